@@ -1,0 +1,1 @@
+"""automl_backend."""

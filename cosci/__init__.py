@@ -1,0 +1,1 @@
+"""cosci: the application shell (CLI, settings, reports)."""

@@ -1,0 +1,90 @@
+"""Application settings: environment variables over the settings file over defaults.
+
+The settings file is ``$COSCI_HOME/settings.yaml`` (``~/.cosci/settings.yaml`` by
+default). Library packages never read these themselves: the application shell builds
+their objects from a :class:`Settings` and injects them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr
+
+_ENV_NAMES: dict[str, str] = {
+    "home": "COSCI_HOME",
+    "llm_base_url": "COSCI_LLM_BASE_URL",
+    "llm_model": "COSCI_LLM_MODEL",
+    "llm_api_key": "OPENAI_API_KEY",
+    "llm_threads": "COSCI_LLM_THREADS",
+    "llm_timeout_s": "COSCI_LLM_TIMEOUT",
+    "llm_max_retries": "COSCI_LLM_MAX_RETRIES",
+    "chroma_url": "COSCI_CHROMA_URL",
+}
+
+
+class SettingsError(Exception):
+    """A settings file or variable that cannot be used."""
+
+    user_facing = True
+
+
+class Settings(BaseModel):
+    """Everything the shell needs to build the LLM client, the memory and run folders."""
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".cosci")
+    """Root of cosci's own files: model cache, memory store, settings file."""
+    llm_base_url: str | None = None
+    """OpenAI-compatible endpoint; None means the embedded local model."""
+    llm_model: str | None = None
+    """Model name sent to the endpoint (required with ``llm_base_url``)."""
+    llm_api_key: SecretStr | None = None
+    """API key for the endpoint; never logged or stored."""
+    llm_threads: int = Field(default=1, ge=1, le=64)
+    """Torch threads for the embedded model."""
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+    """Per-request timeout for the endpoint."""
+    llm_max_retries: int = Field(default=4, ge=0, le=20)
+    """Retries on timeouts, 429 and 5xx."""
+    chroma_url: str | None = None
+    """chromadb server URL; None means a PersistentClient under ``home``."""
+
+    @property
+    def memory_path(self) -> Path:
+        return self.home / "memory"
+
+    @property
+    def model_cache_path(self) -> Path:
+        return self.home / "models"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings: environment first, then ``$COSCI_HOME/settings.yaml``, then defaults."""
+    env = dict(os.environ if environ is None else environ)
+    home = Path(env.get("COSCI_HOME") or Path.home() / ".cosci").expanduser()
+    values: dict[str, Any] = {}
+    settings_file = home / "settings.yaml"
+    if settings_file.is_file():
+        try:
+            loaded = yaml.safe_load(settings_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SettingsError(f"cannot read {settings_file}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"{settings_file} must hold a mapping of setting: value")
+        unknown = sorted(set(loaded) - set(Settings.model_fields))
+        if unknown:
+            raise SettingsError(
+                f"{settings_file}: unknown settings {unknown}; valid: {sorted(Settings.model_fields)}"
+            )
+        values.update(loaded)
+    for field, name in _ENV_NAMES.items():
+        if env.get(name):
+            values[field] = env[name]
+    values["home"] = home
+    try:
+        return Settings(**values)
+    except ValueError as exc:
+        raise SettingsError(f"invalid settings: {exc}") from exc

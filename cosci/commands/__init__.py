@@ -1,0 +1,9 @@
+"""CLI command groups. Each module exposes ``register(app)`` and imports heavy code lazily."""
+
+from __future__ import annotations
+
+from cosci.commands import automl, llm, memory, nas, research
+
+COMMAND_MODULES = (automl, nas, research, llm, memory)
+
+__all__ = ["COMMAND_MODULES"]
