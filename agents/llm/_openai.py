@@ -1,0 +1,338 @@
+"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio).
+
+Retries live here, not in the SDK (its own retries are switched off), so there is one
+policy: exponential backoff with jitter on timeouts, connection failures, 408, 429 and
+5xx, honouring Retry-After; no retry on other 4xx, which repeating cannot fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, SecretStr
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from agents.llm._errors import LLMAuthError, LLMError, LLMInvalidOutputError, LLMUnreachableError
+from agents.llm._schema import describe_problem, parse_answer, schema_json, with_json_instruction
+from agents.llm._types import ChatMessage, Completion
+
+logger = logging.getLogger("agents.llm")
+
+StructuredMode = Literal["auto", "json_schema", "json_object", "prompt"]
+"""How a schema is enforced: ``auto`` starts with ``json_schema`` and steps down to
+``json_object`` and then to instructions only when the server rejects a response_format."""
+
+_FALLBACK: dict[str, str] = {"json_schema": "json_object", "json_object": "prompt"}
+_TRANSIENT_STATUS = {408, 429}
+# A refused response_format is named in the server's message (OpenAI, vLLM, llama.cpp and
+# Ollama all do); any other 400 is a real error that a simpler format would not fix.
+_FORMAT_WORDS = re.compile(r"response_format|json|schema|grammar", re.IGNORECASE)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    import openai
+
+    if isinstance(exc, openai.APIConnectionError):  # timeouts are a subclass
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _TRANSIENT_STATUS or exc.status_code >= 500
+    return False
+
+
+def retry_after_seconds(exc: BaseException | None) -> float | None:
+    """The wait a server asked for in Retry-After (seconds or HTTP date) or retry-after-ms."""
+    import openai
+
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    headers = exc.response.headers
+    if "retry-after-ms" in headers:
+        try:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class OpenAICompatibleLLM:
+    """Chat completions from an OpenAI-compatible endpoint, with validated structured output.
+
+    ``sleep`` and the backoff bounds are injectable so tests can check the waits without
+    waiting. The API key goes to the SDK client only; it is never logged, stored in
+    completions or shown in errors.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | SecretStr | None = None,
+        *,
+        timeout_s: float = 120.0,
+        max_retries: int = 4,
+        structured_output: StructuredMode = "auto",
+        repair_tries: int = 2,
+        temperature: float | None = 0.0,
+        default_max_tokens: int | None = 1024,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 30.0,
+        max_retry_after_s: float = 60.0,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url
+        self.model = model
+        self.max_retries = max_retries
+        self.structured_output = structured_output
+        self.repair_tries = repair_tries
+        self.temperature = temperature
+        self.default_max_tokens = default_max_tokens
+        self._mode = "json_schema" if structured_output == "auto" else structured_output
+        self._backoff_initial_s = backoff_initial_s
+        self._backoff_max_s = backoff_max_s
+        self._max_retry_after_s = max_retry_after_s
+        self._sleep = sleep
+        secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        import openai  # ~0.6 s to import: deferred until an endpoint is actually used
+
+        self._client = openai.OpenAI(
+            base_url=base_url,
+            # Local servers (vLLM, Ollama, llama.cpp) want no key, but the SDK insists on one.
+            api_key=secret or "no-key",
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            max_retries=0,
+            http_client=http_client,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatibleLLM(base_url={self.base_url!r}, model={self.model!r})"
+
+    @property
+    def structured_mode(self) -> str:
+        """The way schemas are currently enforced (after any fallback)."""
+        return self._mode
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        schema: type[BaseModel] | None = None,
+        *,
+        role: str = "default",
+        max_tokens: int | None = None,
+    ) -> Completion:
+        start = time.perf_counter()
+        limit = max_tokens if max_tokens is not None else self.default_max_tokens
+        if schema is None:
+            response = self._create(messages, None, limit)
+            prompt_tokens, completion_tokens = _usage(response)
+            return Completion(
+                text=_content(response),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                latency_s=time.perf_counter() - start,
+                model=response.model or self.model,
+            )
+        conversation = with_json_instruction(messages, schema)
+        prompt_total = completion_total = 0
+        problem = "no answer"
+        tries = 1 + self.repair_tries
+        for _ in range(tries):
+            response = self._create_structured(conversation, schema, limit)
+            prompt_tokens, completion_tokens = _usage(response)
+            prompt_total += prompt_tokens
+            completion_total += completion_tokens
+            text = _content(response)
+            try:
+                parsed = parse_answer(schema, text)
+            except ValueError as exc:
+                problem = describe_problem(exc)
+                if response.choices and response.choices[0].finish_reason == "length":
+                    problem += " (the answer was cut off at the token limit: keep it shorter)"
+                logger.info("LLM answer for %s rejected (%s); asking for a repair", role, problem)
+                conversation = [
+                    *conversation,
+                    ChatMessage(role="assistant", content=text),
+                    ChatMessage(
+                        role="user",
+                        content=f"That answer was rejected: {problem}. "
+                        f"Reply again with the corrected JSON object only.",
+                    ),
+                ]
+                continue
+            return Completion(
+                parsed=parsed,
+                text=text,
+                prompt_tokens=prompt_total,
+                completion_tokens=completion_total,
+                latency_s=time.perf_counter() - start,
+                model=response.model or self.model,
+            )
+        raise LLMInvalidOutputError(schema.__name__, tries, problem)
+
+    def _create_structured(
+        self, conversation: list[ChatMessage], schema: type[BaseModel], max_tokens: int | None
+    ) -> Any:
+        import openai
+
+        while True:
+            mode = self._mode
+            if mode == "json_schema":
+                response_format: dict[str, Any] | None = {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": schema.__name__[:64],
+                        "schema": schema_json(schema),
+                        # Strict mode wants every property required and no extras, which
+                        # ordinary pydantic schemas are not; validation happens here anyway.
+                        "strict": False,
+                    },
+                }
+            elif mode == "json_object":
+                response_format = {"type": "json_object"}
+            else:
+                response_format = None
+            try:
+                return self._create(conversation, response_format, max_tokens)
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                if (
+                    self.structured_output != "auto"
+                    or mode not in _FALLBACK
+                    or not _FORMAT_WORDS.search(exc.message)
+                ):
+                    raise self._as_llm_error(exc, attempts=1) from exc
+                logger.info(
+                    "%s refused response_format %s (HTTP %s); falling back to %s",
+                    self.base_url,
+                    mode,
+                    exc.status_code,
+                    _FALLBACK[mode],
+                )
+                self._mode = _FALLBACK[mode]
+
+    def _create(
+        self,
+        messages: list[ChatMessage],
+        response_format: dict[str, Any] | None,
+        max_tokens: int | None,
+    ) -> Any:
+        import openai
+
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.model_dump() for m in messages],
+        }
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max_tokens
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        attempts = 0
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    return self._client.chat.completions.create(**kwargs)
+        except openai.APIError as exc:
+            refused = isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError)
+            if refused and response_format is not None:
+                raise  # the caller may step down to a simpler response_format
+            raise self._as_llm_error(exc, attempts) from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = retry_after_seconds(exc)
+        if asked is not None:
+            return min(asked, self._max_retry_after_s)
+        # Exponential backoff with "equal jitter": the wait grows, and clients that failed
+        # together spread out instead of retrying in lockstep.
+        ceiling = min(
+            self._backoff_max_s, self._backoff_initial_s * 2 ** (state.attempt_number - 1)
+        )
+        return ceiling * random.uniform(0.5, 1.0)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        # INFO, not WARNING: the CLI promises one line on failure, and retries are routine.
+        logger.info(
+            "LLM call to %s failed (%s); retry %d of %d in %.1f s",
+            self.base_url,
+            self._redact(_cause(exc)),
+            state.attempt_number,
+            self.max_retries,
+            wait,
+        )
+
+    def _redact(self, text: str) -> str:
+        key = self._client.api_key
+        return text.replace(key, "***") if key and key != "no-key" else text
+
+    def _as_llm_error(self, exc: BaseException, attempts: int) -> LLMError:
+        import openai
+
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return LLMAuthError(self.base_url, exc.status_code)
+        if _is_transient(exc):
+            return LLMUnreachableError(self.base_url, attempts, self._redact(_cause(exc)))
+        if isinstance(exc, openai.NotFoundError):
+            return LLMError(
+                f"LLM endpoint {self.base_url} answered HTTP 404 for model {self.model!r}; "
+                "check COSCI_LLM_MODEL and COSCI_LLM_BASE_URL (OpenAI-style URLs end in /v1)"
+            )
+        return LLMError(
+            f"LLM endpoint {self.base_url} refused the request: {self._redact(_cause(exc))}"
+        )
+
+
+def _cause(exc: BaseException | None) -> str:
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return "request timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        root = exc.__cause__ or exc
+        return f"connection failed: {type(root).__name__}: {root}".rstrip(": ")
+    if isinstance(exc, openai.APIStatusError):
+        message = exc.message if len(exc.message) <= 300 else exc.message[:297] + "..."
+        return f"HTTP {exc.status_code}: {message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _content(response: Any) -> str:
+    if not response.choices:
+        return ""
+    return response.choices[0].message.content or ""
+
+
+def _usage(response: Any) -> tuple[int, int]:
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return 0, 0
+    return usage.prompt_tokens or 0, usage.completion_tokens or 0

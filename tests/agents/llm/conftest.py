@@ -1,0 +1,153 @@
+"""Fixtures for the LLM tests: a scripted fake OpenAI-compatible server and plumbing fakes."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from agents.llm import ChatMessage, Completion, LocalLLM, OpenAICompatibleLLM
+
+Reply = httpx.Response | Exception | Callable[[dict[str, Any]], httpx.Response]
+
+
+def chat_response(
+    content: str, *, model: str = "fake-model", usage: tuple[int, int] = (11, 7)
+) -> httpx.Response:
+    """An OpenAI chat.completion body answering ``content``."""
+    return httpx.Response(
+        200,
+        json={
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": usage[0],
+                "completion_tokens": usage[1],
+                "total_tokens": sum(usage),
+            },
+        },
+    )
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return httpx.Response(
+        status, json={"error": {"message": message, "type": "test", "code": None}}, headers=headers
+    )
+
+
+class FakeOpenAIServer:
+    """A scripted OpenAI-compatible endpoint on an httpx.MockTransport (no sockets).
+
+    Each request takes the next scripted reply: a response, an exception to raise (as a
+    transport failure would) or a function of the request body. Requests are kept for
+    assertions.
+    """
+
+    base_url = "http://fake-llm.test/v1"
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[httpx.Headers] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.requests.append(body)
+        self.headers.append(request.headers)
+        if not self.replies:
+            raise AssertionError(f"unexpected extra request #{len(self.requests)}")
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        if callable(reply) and not isinstance(reply, httpx.Response):
+            return reply(body)
+        return reply
+
+    def client(self, **options: Any) -> tuple[OpenAICompatibleLLM, list[float]]:
+        """A client wired to this server, and the list its retry sleeps are recorded in."""
+        sleeps: list[float] = []
+        options.setdefault("backoff_initial_s", 0.01)
+        options.setdefault("backoff_max_s", 0.05)
+        llm = OpenAICompatibleLLM(
+            self.base_url,
+            "fake-model",
+            options.pop("api_key", "sk-test-key"),
+            http_client=httpx.Client(transport=httpx.MockTransport(self.handle)),
+            sleep=sleeps.append,
+            **options,
+        )
+        return llm, sleeps
+
+
+class FakeAPI:
+    """What the OpenAI tests need, handed out as one fixture (tests cannot import conftest)."""
+
+    server = FakeOpenAIServer
+    chat = staticmethod(chat_response)
+    error = staticmethod(error_response)
+
+
+@pytest.fixture
+def fake_api() -> type[FakeAPI]:
+    return FakeAPI
+
+
+class ScriptedFakeLLM:
+    """A plumbing fake, not a model: answers each call with the next scripted text.
+
+    For testing the wrappers (recording, replay, usage) only; it knows nothing of prompts.
+    """
+
+    def __init__(self, texts: list[str], *, model: str = "scripted-fake") -> None:
+        self.texts = list(texts)
+        self.model = model
+        self.calls: list[tuple[list[ChatMessage], type[BaseModel] | None, str]] = []
+
+    def complete(
+        self,
+        messages: list[ChatMessage],
+        schema: type[BaseModel] | None = None,
+        *,
+        role: str = "default",
+        max_tokens: int | None = None,
+    ) -> Completion:
+        self.calls.append((messages, schema, role))
+        text = self.texts.pop(0)
+        parsed = schema.model_validate_json(text) if schema is not None else None
+        return Completion(
+            parsed=parsed,
+            text=text,
+            prompt_tokens=10 * len(messages),
+            completion_tokens=len(text.split()),
+            latency_s=0.25,
+            model=self.model,
+        )
+
+
+@pytest.fixture
+def scripted_fake() -> type[ScriptedFakeLLM]:
+    return ScriptedFakeLLM
+
+
+@pytest.fixture(scope="session")
+def local_llm() -> LocalLLM:
+    """The real embedded model (slow tests only). Its cache is the session's COSCI_HOME, so
+    the GGUF is converted at most once per test run, and the process keeps it loaded."""
+    return LocalLLM(Path(os.environ["COSCI_HOME"]) / "models", threads=1)
