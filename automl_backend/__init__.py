@@ -1,1 +1,149 @@
-"""automl_backend."""
+"""automl_backend: tabular AutoML (search spaces, HPO, ensembles, estimators, run artifacts).
+
+Usable on its own, without any agent::
+
+    from automl_backend import AutoMLClassifier
+    model = AutoMLClassifier(time_budget=60).fit(X, y)
+
+Names are imported lazily so that ``import automl_backend`` stays cheap (the CLI and
+the agents import it; scikit-learn and Optuna load only when something runs).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    # errors
+    "BackendError": "_errors",
+    "DataError": "_errors",
+    "SpecError": "_errors",
+    # search-space contract
+    "IntDistribution": "_distributions",
+    "FloatDistribution": "_distributions",
+    "CategoricalDistribution": "_distributions",
+    "Distribution": "_distributions",
+    "ExperimentSpec": "_spec",
+    "ModelSpace": "_spec",
+    "PreprocessingSpace": "_spec",
+    "PreprocessingConfig": "_spec",
+    "TrialConfig": "_spec",
+    "SearchSpec": "_spec",
+    "BudgetSpec": "_spec",
+    "CVSpec": "_spec",
+    "EnsembleSpec": "_spec",
+    "parse_spec": "_spec",
+    "narrow_space_around": "_narrow",
+    # registry
+    "family_names": "_registry",
+    "default_space": "_registry",
+    "default_config": "_registry",
+    "registry_json_schema": "_schema",
+    "metric_names": "_metrics",
+    # data
+    "Dataset": "_dataset",
+    "load_dataset": "_loaders",
+    "keel_train_test": "_loaders",
+    "read_table": "_loaders",
+    "train_test_split_dataset": "_splits",
+    "DatasetProfile": "_profile",
+    "profile_dataset": "_profile",
+    # running
+    "ExperimentResult": "_result",
+    "EnsembleMember": "_result",
+    "run_spec": "_runner",
+    "ProgressEvent": "_search",
+    "FittedModel": "_model",
+    "load_model": "_model",
+    "AutoMLClassifier": "_estimators",
+    "AutoMLRegressor": "_estimators",
+}
+
+__all__ = [
+    "AutoMLClassifier",
+    "AutoMLRegressor",
+    "BackendError",
+    "BudgetSpec",
+    "CVSpec",
+    "CategoricalDistribution",
+    "DataError",
+    "Dataset",
+    "DatasetProfile",
+    "Distribution",
+    "EnsembleMember",
+    "EnsembleSpec",
+    "ExperimentResult",
+    "ExperimentSpec",
+    "FittedModel",
+    "FloatDistribution",
+    "IntDistribution",
+    "ModelSpace",
+    "PreprocessingConfig",
+    "PreprocessingSpace",
+    "ProgressEvent",
+    "SearchSpec",
+    "SpecError",
+    "TrialConfig",
+    "default_config",
+    "default_space",
+    "family_names",
+    "keel_train_test",
+    "load_dataset",
+    "load_model",
+    "metric_names",
+    "narrow_space_around",
+    "parse_spec",
+    "profile_dataset",
+    "read_table",
+    "registry_json_schema",
+    "run_spec",
+    "train_test_split_dataset",
+]
+
+if TYPE_CHECKING:
+    from automl_backend._dataset import Dataset
+    from automl_backend._distributions import (
+        CategoricalDistribution,
+        Distribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+    from automl_backend._errors import BackendError, DataError, SpecError
+    from automl_backend._estimators import AutoMLClassifier, AutoMLRegressor
+    from automl_backend._loaders import keel_train_test, load_dataset, read_table
+    from automl_backend._metrics import metric_names
+    from automl_backend._model import FittedModel, load_model
+    from automl_backend._narrow import narrow_space_around
+    from automl_backend._profile import DatasetProfile, profile_dataset
+    from automl_backend._registry import default_config, default_space, family_names
+    from automl_backend._result import EnsembleMember, ExperimentResult
+    from automl_backend._runner import run_spec
+    from automl_backend._schema import registry_json_schema
+    from automl_backend._search import ProgressEvent
+    from automl_backend._spec import (
+        BudgetSpec,
+        CVSpec,
+        EnsembleSpec,
+        ExperimentSpec,
+        ModelSpace,
+        PreprocessingConfig,
+        PreprocessingSpace,
+        SearchSpec,
+        TrialConfig,
+        parse_spec,
+    )
+    from automl_backend._splits import train_test_split_dataset
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'automl_backend' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"automl_backend.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

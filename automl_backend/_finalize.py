@@ -1,0 +1,133 @@
+"""After the search: choose ensemble members and refit them on all training rows."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from automl_backend._dataset import Dataset
+from automl_backend._ensemble import bagged_ensemble
+from automl_backend._model import FittedModel
+from automl_backend._result import EnsembleMember
+from automl_backend._search import TrialRecord
+from automl_backend._spec import ExperimentSpec
+from automl_backend._worker import Problem, run_refit
+
+log = logging.getLogger("automl_backend")
+
+
+def pick_members(spec: ExperimentSpec, complete: list[TrialRecord],
+                 problem: Problem) -> tuple[dict[int, float], float | None]:  # fmt: skip
+    """Trial number -> weight. ``complete`` is sorted best first.
+
+    Multi-objective runs and runs with ensembling off use the best-scoring trial alone
+    (an ensemble would trade away the latency or size the search optimised).
+    """
+    best = complete[0]
+    single_objective = len(spec.search.objectives) == 1
+    candidates = [r for r in complete[: spec.ensemble.candidates] if r.oof is not None]
+    if not (spec.ensemble.enabled and single_objective and len(candidates) > 1):
+        return {best.number: 1.0}, None
+    predictions = {r.number: r.oof for r in candidates if r.oof is not None}
+    try:
+        weights, ensemble_score = bagged_ensemble(
+            predictions, problem.y, problem.metric, spec.ensemble.size,
+            bags=spec.ensemble.bags, seed=spec.seed,
+        )  # fmt: skip
+    except ValueError as exc:
+        log.info("ensemble selection skipped: %s", exc)
+        return {best.number: 1.0}, None
+    return weights, ensemble_score
+
+
+def expected_refit_s(record: TrialRecord, n_folds: int) -> float:
+    """Rough seconds to refit ``record`` on all rows, from its mean fold fit time.
+
+    All rows are more than a training fold; kernel SVMs grow about quadratically.
+    """
+    growth = 1.0 + 1.0 / (n_folds - 1) if n_folds > 1 else 1.25
+    if record.config.family == "svm":
+        growth **= 2
+    per_fold = record.fit_time_s / max(len(record.fold_scores), 1)
+    return 1.2 * growth * per_fold + 0.1
+
+
+def _fit_in_time(order: list[int], by_number: dict[int, TrialRecord], n_folds: int,
+                 available: float) -> tuple[list[int], list[int]]:  # fmt: skip
+    """Split members (heaviest weight first) into those whose refits fit and the rest."""
+    kept, dropped, total = [], [], 0.0
+    for number in order:
+        cost = expected_refit_s(by_number[number], n_folds)
+        if kept and total + cost > available:
+            dropped.append(number)
+        else:
+            kept.append(number)
+            total += cost
+    return kept, dropped
+
+
+def build_model(
+    spec: ExperimentSpec,
+    problem: Problem,
+    classes: list[Any],
+    dataset: Dataset,
+    complete: list[TrialRecord],
+    weights: dict[int, float],
+    metric: str,
+    budget_end: float | None,
+) -> tuple[FittedModel | None, list[EnsembleMember], list[str]]:
+    """Refit the weighted members; drop (and say so) any that fail or miss the deadline.
+
+    Refits must end ``ARTIFACT_RESERVE_S`` before the budget so the artifacts fit too;
+    the first member may use half of the allowed overshoot, since without it there is
+    no model at all. A member whose expected refit time does not fit is skipped.
+    """
+    from automl_backend._runner import ARTIFACT_RESERVE_S, allowed_overshoot
+
+    by_number = {r.number: r for r in complete}
+    order = sorted(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
+    n_folds = len(problem.folds)
+    fitted: list[tuple[float, Any, TrialRecord]] = []
+    notes: list[str] = []
+    if budget_end is not None:
+        available = budget_end - ARTIFACT_RESERVE_S - time.monotonic()
+        order, dropped = _fit_in_time(order, by_number, n_folds, available)
+        if dropped:
+            notes.append(
+                f"ensemble trimmed to the members whose refit fits the budget "
+                f"(left out trials {', '.join(map(str, dropped))})"
+            )
+    for number in order:
+        record = by_number[number]
+        deadline = None
+        if budget_end is not None:
+            grace = 0.5 * allowed_overshoot(spec.budget.time_s or 0.0) if not fitted else 0.0
+            deadline = budget_end - ARTIFACT_RESERVE_S + grace
+            expected = expected_refit_s(record, n_folds)
+            if fitted and time.monotonic() + expected >= deadline:
+                notes.append(f"ensemble member trial {number} skipped: no time left to refit")
+                continue
+        try:
+            pipeline, _ = run_refit(problem, record.config, deadline)
+        except (TimeoutError, RuntimeError) as exc:
+            notes.append(f"ensemble member trial {number} dropped: refit failed ({exc})")
+            continue
+        fitted.append((weights[number], pipeline, record))
+    if not fitted:
+        return None, [], notes
+    total = sum(w for w, _, _ in fitted)
+    members = [
+        EnsembleMember(trial=r.number, weight=w / total, config=r.config, cv_score=r.score or 0.0)
+        for w, _, r in fitted
+    ]
+    model = FittedModel(
+        task=dataset.task,
+        target=dataset.target,
+        column_types=dict(dataset.column_types),
+        classes=list(classes),
+        members=[(w / total, p) for w, p, _ in fitted],
+        member_configs=[m.model_dump(mode="json") for m in members],
+        metric=metric,
+    )
+    return model, members, notes

@@ -1,0 +1,341 @@
+"""The search loop: Optuna ask/tell over forked trial workers, within strict budgets.
+
+Each trial runs in a child process (see ``_worker``). The loop launches up to
+``n_jobs`` trials, reads fold results as they arrive, prunes across folds, kills
+trials at their deadline (recorded as failed, with the reason) and stops launching
+when the remaining time is needed for the final refit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from automl_backend._spec import ExperimentSpec, TrialConfig
+from automl_backend._suggest import SearchSpace, flatten_config, grid_points_iter, suggest_config
+from automl_backend._worker import ChildTask, FoldResult, Problem, trial_child, wait_any
+
+log = logging.getLogger("automl_backend")
+
+MIN_TRIAL_WINDOW_S = 1.0
+"""Do not launch a trial with less than this left before the search must end."""
+
+
+@dataclass
+class TrialRecord:
+    """One finished trial, as the runner and the leaderboard need it."""
+
+    number: int
+    config: TrialConfig
+    state: str
+    """complete, pruned or failed."""
+    score: float | None = None
+    fold_scores: list[float] = field(default_factory=list)
+    fit_time_s: float = 0.0
+    """Sum of the fold fit times."""
+    duration_s: float = 0.0
+    reason: str | None = None
+    extras: dict[str, float] = field(default_factory=dict)
+    oof: np.ndarray | None = None
+
+
+@dataclass
+class ProgressEvent:
+    """Search progress for a display: trials done, best so far, time left."""
+
+    phase: str
+    trials_done: int
+    trials_failed: int
+    best_score: float | None
+    elapsed_s: float
+    time_budget_s: float | None
+    n_trials_budget: int | None
+    message: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class _Running:
+    trial: Any
+    config: TrialConfig
+    task: ChildTask
+    deadline: float | None
+    deadline_reason: str
+    started: float
+    folds: list[FoldResult] = field(default_factory=list)
+
+
+def make_sampler(spec: ExperimentSpec, n_objectives: int) -> Any:
+    import optuna
+
+    seed, name = spec.seed, spec.search.sampler
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if name == "tpe":
+            return optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, group=True, n_startup_trials=8,
+                constant_liar=spec.budget.n_jobs > 1,
+            )  # fmt: skip
+        if name in ("random", "grid"):
+            return optuna.samplers.RandomSampler(seed=seed)
+        if name == "cmaes":
+            return optuna.samplers.CmaEsSampler(
+                seed=seed, warn_independent_sampling=False,
+                independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+            )  # fmt: skip
+        if name == "gp":
+            return optuna.samplers.GPSampler(
+                seed=seed, independent_sampler=optuna.samplers.RandomSampler(seed=seed),
+                n_startup_trials=8,
+            )  # fmt: skip
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=16)
+
+
+def make_pruner(spec: ExperimentSpec, n_folds: int) -> Any:
+    import optuna
+
+    name = spec.search.pruner
+    if name == "none" or n_folds < 2:
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+    if name == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=n_folds, reduction_factor=3)
+
+
+class Search:
+    """One experiment's search; ``run()`` returns the finished trials."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        spec: ExperimentSpec,
+        space: SearchSpace,
+        study: Any,
+        *,
+        started: float,
+        budget_end: float | None,
+        reserve: Callable[[list[TrialRecord]], float],
+        warm_start: list[TrialConfig],
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.problem, self.spec, self.space, self.study = problem, spec, space, study
+        self.started, self.budget_end, self.reserve = started, budget_end, reserve
+        self.progress = progress
+        self.records: list[TrialRecord] = []
+        self.running: dict[int, _Running] = {}
+        self.launched = 0
+        self.stop_reason = ""
+        self.objectives = spec.search.objectives
+        self.trial_timeout = spec.budget.trial_timeout_s
+        if self.trial_timeout is None and spec.budget.time_s is not None:
+            self.trial_timeout = max(5.0, spec.budget.time_s / 3)
+        self._grid: Iterator[dict[str, Any]] | None = None
+        if spec.search.sampler == "grid":
+            self._grid = grid_points_iter(space)
+        self._enqueue(warm_start)
+
+    # ---------------------------------------------------------- set-up
+
+    def _enqueue(self, warm_start: list[TrialConfig]) -> None:
+        seen: list[dict[str, Any]] = []
+        for config in warm_start:
+            flat = flatten_config(config, self.space)
+            if flat is None:
+                log.info("warm start skipped: family %s is not searched", config.family)
+            elif flat not in seen:
+                seen.append(flat)
+                self.study.enqueue_trial(flat)
+
+    # ---------------------------------------------------------- timing
+
+    def search_end(self) -> float | None:
+        """When launching must stop: the budget end minus what refit needs."""
+        if self.budget_end is None:
+            return None
+        return self.budget_end - self.reserve(self.records)
+
+    def _can_launch(self, now: float) -> bool:
+        n_trials = self.spec.budget.n_trials
+        if n_trials is not None and self.launched >= n_trials:
+            self.stop_reason = f"trial budget of {n_trials} reached"
+            return False
+        end = self.search_end()
+        if end is not None and now > end - MIN_TRIAL_WINDOW_S:
+            self.stop_reason = "time budget reached"
+            return False
+        return True
+
+    # ---------------------------------------------------------- the loop
+
+    def run(self) -> list[TrialRecord]:
+        while True:
+            now = time.monotonic()
+            while len(self.running) < self.spec.budget.n_jobs and self._can_launch(now):
+                if not self._launch(now):
+                    break
+                now = time.monotonic()
+            if not self.running:
+                break
+            wait_any([r.task for r in self.running.values()], self._wait_time())
+            for number in list(self.running):
+                self._poll(self.running[number])
+            self._emit("search")
+        return self.records
+
+    def _wait_time(self) -> float:
+        deadlines = [r.deadline for r in self.running.values() if r.deadline is not None]
+        if not deadlines:
+            return 0.5
+        return min(0.5, max(0.0, min(deadlines) - time.monotonic()) + 0.01)
+
+    def _launch(self, now: float) -> bool:
+        if self._grid is not None:
+            point = next(self._grid, None)
+            if point is None:
+                self.stop_reason = "grid exhausted"
+                return False
+            self.study.enqueue_trial(point)
+        trial = self.study.ask()
+        config = suggest_config(trial, self.space)
+        deadline, reason = None, ""
+        if self.trial_timeout is not None:
+            deadline, reason = (
+                now + self.trial_timeout,
+                f"timed out after {self.trial_timeout:.0f} s",
+            )
+        end = self.search_end()
+        if end is not None and (deadline is None or end < deadline):
+            deadline, reason = end, "stopped: the time budget ran out"
+        measures = tuple(o for o in self.objectives if o != "score")
+        task = ChildTask.start(trial_child, (self.problem, config, measures), deadline)
+        self.running[trial.number] = _Running(trial, config, task, deadline, reason, now)
+        self.launched += 1
+        return True
+
+    def _poll(self, run: _Running) -> None:
+        for message in run.task.receive():
+            kind = message[0]
+            if kind == "fold":
+                run.folds.append(message[1])
+                if self._should_prune(run):
+                    self._finish(run, "pruned", f"pruned after fold {len(run.folds)}")
+                    return
+            elif kind == "done":
+                self._finish(run, "complete", None, message[1])
+                return
+            elif kind == "error":
+                self._finish(run, "failed", message[1])
+                return
+            elif kind == "died":
+                self._finish(run, "failed", f"trial process died (exit code {message[1]})")
+                return
+        now = time.monotonic()
+        end = self.search_end()
+        if end is not None and (run.deadline is None or end < run.deadline):
+            # The refit reserve grows as slower, better trials finish; running trials must
+            # not eat into it.
+            run.deadline, run.deadline_reason = end, "stopped: the time budget ran out"
+        if run.deadline is not None and now >= run.deadline:
+            self._finish(run, "failed", run.deadline_reason)
+        elif run.deadline is not None and run.folds and len(run.folds) < len(self.problem.folds):
+            # Fold times are roughly equal, so the first ones predict the end.
+            per_fold = (now - run.started) / len(run.folds)
+            if run.started + per_fold * len(self.problem.folds) > run.deadline + 1.0:
+                self._finish(
+                    run, "failed",
+                    f"abandoned: {per_fold:.1f} s per fold would overrun its time limit",
+                )  # fmt: skip
+
+    def _should_prune(self, run: _Running) -> bool:
+        if len(self.objectives) > 1 or len(run.folds) >= len(self.problem.folds):
+            return False
+        step = len(run.folds) - 1
+        run.trial.report(float(np.mean([f.score for f in run.folds])), step)
+        return bool(run.trial.should_prune())
+
+    # ---------------------------------------------------------- finishing
+
+    def _oof(self, folds: list[FoldResult]) -> np.ndarray:
+        n = len(self.problem.y)
+        k = self.problem.n_classes
+        oof = np.full((n, k) if k else (n,), np.nan)
+        for result in folds:
+            oof[self.problem.folds[result.index][1]] = result.prediction
+        return oof
+
+    def _finish(self, run: _Running, state: str, reason: str | None,
+                extras: dict[str, float] | None = None) -> None:  # fmt: skip
+        import optuna
+
+        run.task.stop()
+        del self.running[run.trial.number]
+        scores = [f.score for f in run.folds]
+        record = TrialRecord(
+            number=run.trial.number, config=run.config, state=state, reason=reason,
+            fold_scores=scores, fit_time_s=sum(f.fit_time_s for f in run.folds),
+            duration_s=time.monotonic() - run.started, extras=dict(extras or {}),
+        )  # fmt: skip
+        if state == "complete":
+            mean = float(np.mean(scores)) if scores else math.nan
+            if not math.isfinite(mean):
+                record.state, record.reason = "failed", "score is not a finite number"
+            else:
+                record.score, record.oof = mean, self._oof(run.folds)
+        trial = run.trial
+        trial.set_user_attr("config", run.config.model_dump(mode="json"))
+        trial.set_user_attr("fold_scores", scores)
+        trial.set_user_attr("fit_time_s", round(record.fit_time_s, 4))
+        if record.reason:
+            trial.set_user_attr(
+                "fail_reason" if record.state == "failed" else "note", record.reason
+            )
+        if record.state == "complete":
+            values = [record.score, *(record.extras[o] for o in self.objectives[1:])]
+            self.study.tell(trial, values if len(values) > 1 else values[0])
+        elif record.state == "pruned":
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            log.info("trial %d failed: %s", trial.number, record.reason)
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self.records.append(record)
+        self._keep_best_oof()
+        self._emit("search")
+
+    def _keep_best_oof(self) -> None:
+        """Free out-of-fold predictions of trials that can no longer join the ensemble."""
+        kept = sorted(
+            (r for r in self.records if r.oof is not None), key=lambda r: -(r.score or 0.0)
+        )
+        for record in kept[self.spec.ensemble.candidates :]:
+            record.oof = None
+
+    def stop_all(self, reason: str) -> None:
+        for run in list(self.running.values()):
+            self._finish(run, "failed", reason)
+
+    def _emit(self, phase: str) -> None:
+        if self.progress is None:
+            return
+        scores = [r.score for r in self.records if r.score is not None]
+        self.progress(
+            ProgressEvent(
+                phase=phase,
+                trials_done=len(self.records),
+                trials_failed=sum(r.state == "failed" for r in self.records),
+                best_score=max(scores) if scores else None,
+                elapsed_s=time.monotonic() - self.started,
+                time_budget_s=self.spec.budget.time_s,
+                n_trials_budget=self.spec.budget.n_trials,
+            )
+        )

@@ -1,0 +1,215 @@
+"""Fit work in child processes that can be stopped at a deadline.
+
+A scikit-learn ``fit`` cannot be interrupted from outside, so every trial (and every
+final refit) runs in a forked child: the parent waits on a pipe and kills the child
+when its deadline passes. Forking shares the training data copy-on-write, so a trial
+costs milliseconds to start. The child reports each CV fold as it finishes, which
+lets the parent prune across folds and abandon trials that will not fit the budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl_backend._metrics import score
+from automl_backend._preprocess import build_pipeline
+from automl_backend._spec import TrialConfig
+from automl_backend._splits import Fold
+
+
+@dataclass
+class Problem:
+    """Everything a trial needs: coerced features, encoded target, folds, metric."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    """Class indices 0..k-1 for classification, floats for regression."""
+    column_types: dict[str, str]
+    task: str
+    n_classes: int
+    folds: list[Fold]
+    metric: str
+    seed: int = 0
+    threads: int = 1
+
+    @property
+    def classification(self) -> bool:
+        return self.task != "regression"
+
+
+def _pipeline(problem: Problem, config: TrialConfig, n_train: int) -> Any:
+    return build_pipeline(
+        config,
+        problem.column_types,
+        classification=problem.classification,
+        seed=problem.seed,
+        n_threads=problem.threads,
+        n_train=n_train,
+    )
+
+
+def predict_matrix(pipeline: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """Class-probability matrix with one column per global class (or regression values).
+
+    A model trained on a fold that lacks some class knows fewer classes; its columns
+    are placed by the class indices it saw.
+    """
+    if n_classes == 0:
+        return np.asarray(pipeline.predict(X), dtype=float)
+    proba = np.asarray(pipeline.predict_proba(X), dtype=float)
+    known = np.asarray(pipeline.classes_, dtype=int)
+    full = np.zeros((len(X), n_classes))
+    full[:, known] = proba
+    return full
+
+
+@dataclass
+class FoldResult:
+    index: int
+    score: float
+    prediction: np.ndarray
+    fit_time_s: float
+
+
+def _quiet(threads: int) -> Any:
+    from threadpoolctl import threadpool_limits
+
+    warnings.simplefilter("ignore")
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    return threadpool_limits(limits=threads)
+
+
+def trial_child(send: Callable[[Any], None], problem: Problem, config: TrialConfig,
+                measures: tuple[str, ...]) -> None:  # fmt: skip
+    """Evaluate ``config`` fold by fold, sending ("fold", FoldResult) then ("done", extras)."""
+    with _quiet(problem.threads):
+        pipeline = None
+        valid = np.arange(0)
+        for index, (train, valid) in enumerate(problem.folds):
+            started = time.perf_counter()
+            pipeline = _pipeline(problem, config, len(train))
+            pipeline.fit(problem.X.iloc[train], problem.y[train])
+            fit_time = time.perf_counter() - started
+            prediction = predict_matrix(pipeline, problem.X.iloc[valid], problem.n_classes)
+            value = score(problem.metric, problem.y[valid], prediction)
+            send(("fold", FoldResult(index, value, prediction, fit_time)))
+        extras: dict[str, float] = {}
+        if "predict_latency" in measures and pipeline is not None:
+            rows = problem.X.iloc[valid]
+            started = time.perf_counter()
+            predict_matrix(pipeline, rows, problem.n_classes)
+            extras["predict_latency"] = (
+                1000.0 * (time.perf_counter() - started) / max(len(rows), 1) * 1000
+            )
+        if "model_size" in measures and pipeline is not None:
+            extras["model_size"] = len(pickle.dumps(pipeline)) / 1024.0
+        send(("done", extras))
+
+
+def refit_child(send: Callable[[Any], None], problem: Problem, config: TrialConfig) -> None:
+    """Fit ``config`` on every row and send back ("model", pickled pipeline, seconds)."""
+    with _quiet(problem.threads):
+        started = time.perf_counter()
+        pipeline = _pipeline(problem, config, len(problem.y))
+        pipeline.fit(problem.X, problem.y)
+        send(("model", pickle.dumps(pipeline), time.perf_counter() - started))
+
+
+def _child_main(conn: Connection, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+    try:
+        target(conn.send, *args)
+    except BaseException as exc:  # report everything: the parent records it as the reason
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        with contextlib.suppress(Exception):
+            conn.send(("error", f"{type(exc).__name__}: {message}"[:500]))
+    finally:
+        conn.close()
+
+
+@dataclass
+class ChildTask:
+    """One running child process and the messages it has sent so far."""
+
+    process: Any
+    conn: Connection
+    deadline: float | None
+    started: float = field(default_factory=time.monotonic)
+    finished: bool = False
+
+    @classmethod
+    def start(cls, target: Callable[..., None], args: tuple[Any, ...],
+              deadline: float | None) -> ChildTask:  # fmt: skip
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        # Unflushed parent output would be written a second time by the child.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        process = context.Process(target=_child_main, args=(send, target, args), daemon=True)
+        process.start()
+        send.close()
+        return cls(process=process, conn=receive, deadline=deadline)
+
+    def receive(self) -> list[Any]:
+        """Messages waiting now; ("died", exit code) once the child is gone without a word."""
+        messages: list[Any] = []
+        try:
+            while self.conn.poll():
+                messages.append(self.conn.recv())
+        except (EOFError, OSError):
+            self.process.join(timeout=5)
+            code = self.process.exitcode
+            if not any(m[0] in ("done", "error", "model") for m in messages):
+                messages.append(("died", code))
+            self.finished = True
+        return messages
+
+    def stop(self) -> None:
+        """Kill the child (no-op when it already exited) and release its pipe."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+        self.finished = True
+
+
+def wait_any(tasks: list[ChildTask], timeout: float) -> None:
+    """Block until one of ``tasks`` has something to read, or ``timeout`` seconds pass."""
+    from multiprocessing.connection import wait
+
+    if tasks:
+        wait([t.conn for t in tasks], timeout=max(timeout, 0.0))
+    else:
+        time.sleep(max(timeout, 0.0))
+
+
+def run_refit(problem: Problem, config: TrialConfig, deadline: float | None) -> tuple[Any, float]:
+    """Fit ``config`` on all of ``problem`` in a child; raise TimeoutError past ``deadline``."""
+    task = ChildTask.start(refit_child, (problem, config), deadline)
+    try:
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError("refit did not finish before the deadline")
+            wait_any([task], 0.5 if remaining is None else min(remaining, 0.5))
+            for message in task.receive():
+                if message[0] == "model":
+                    return pickle.loads(message[1]), float(message[2])
+                if message[0] == "error":
+                    raise RuntimeError(message[1])
+                if message[0] == "died":
+                    raise RuntimeError(f"refit process died (exit code {message[1]})")
+    finally:
+        task.stop()

@@ -1,0 +1,111 @@
+"""DatasetProfile meta-features and greedy ensemble selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from automl_backend import DatasetProfile, load_dataset, profile_dataset
+from automl_backend._ensemble import covered_rows, greedy_ensemble
+
+
+def test_profile_of_a_classification_set() -> None:
+    profile = profile_dataset(load_dataset("sklearn:breast_cancer"))
+    assert isinstance(profile, DatasetProfile)
+    assert (profile.n_rows, profile.n_features, profile.n_classes) == (569, 30, 2)
+    assert profile.minority_class_share == pytest.approx(212 / 569)
+    assert 0.8 < profile.landmark_stump < 1.0 and 0.85 < profile.landmark_nb <= 1.0
+    vector = profile.meta_vector()
+    assert len(vector) == 10 and all(0.0 <= v <= 1.0 for v in vector)
+    text = profile.describe()
+    assert "binary classification" in text and "569 rows" in text and "\n" not in text
+
+
+def test_profile_of_a_regression_set() -> None:
+    profile = profile_dataset(load_dataset("sklearn:diabetes"))
+    assert profile.task == "regression"
+    assert profile.n_classes is None and profile.minority_class_share is None
+    assert profile.landmark_nb > profile.landmark_stump  # ridge beats a stump here
+    assert DatasetProfile.model_validate_json(profile.model_dump_json()) == profile
+
+
+def _proba(labels: np.ndarray, n_classes: int = 2) -> np.ndarray:
+    return np.eye(n_classes)[labels] * 0.8 + 0.1
+
+
+def test_ensemble_combines_complementary_models() -> None:
+    y = np.array([0, 1, 0, 1, 0, 1])
+    a = _proba(np.array([0, 1, 0, 1, 1, 0]))  # wrong on the last two
+    b = _proba(np.array([1, 0, 0, 1, 0, 1]))  # wrong on the first two
+    c = np.full((6, 2), 0.5)
+    c[:, 1] = [0.45, 0.55, 0.45, 0.55, 0.45, 0.55]  # right everywhere, but unsure
+    weights, value = greedy_ensemble({1: a, 2: b, 3: c}, y, "accuracy", size=5)
+    assert value == 1.0
+    assert pytest.approx(sum(weights.values())) == 1.0
+    assert set(weights) <= {1, 2, 3}
+
+
+def test_ensemble_never_scores_below_the_best_single_candidate() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=50)
+    good = y + rng.normal(scale=0.1, size=50)
+    bad = rng.normal(size=50)
+    weights, value = greedy_ensemble({7: bad, 8: good}, y, "rmse", size=10)
+    assert weights == {8: 1.0}
+    assert value == pytest.approx(-np.sqrt(np.mean((good - y) ** 2)))
+
+
+def test_ensemble_uses_only_rows_every_candidate_predicted() -> None:
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    first = np.array([0.0, 1.0, np.nan, 3.0])
+    second = np.array([0.0, 1.0, 2.0, np.nan])
+    assert covered_rows([first, second]).tolist() == [True, True, False, False]
+    _, value = greedy_ensemble({1: first, 2: second}, y, "mae")
+    assert value == 0.0
+
+
+def _record(number: int, family: str, fit_time_s: float, folds: int = 5):
+    from automl_backend import TrialConfig
+    from automl_backend._search import TrialRecord
+
+    return TrialRecord(
+        number=number, config=TrialConfig(family=family), state="complete", score=0.9,
+        fold_scores=[0.9] * folds, fit_time_s=fit_time_s,
+    )  # fmt: skip
+
+
+def test_expected_refit_time_grows_with_the_data_and_faster_for_svms() -> None:
+    from automl_backend._finalize import expected_refit_s
+
+    forest = expected_refit_s(_record(0, "random_forest", 5.0), n_folds=5)  # 1 s per fold
+    svm = expected_refit_s(_record(1, "svm", 5.0), n_folds=5)
+    assert forest == pytest.approx(1.2 * 1.25 * 1.0 + 0.1)
+    assert svm == pytest.approx(1.2 * 1.25**2 * 1.0 + 0.1)
+
+
+def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
+    from automl_backend._finalize import _fit_in_time
+
+    records = {n: _record(n, "lightgbm", 5.0 * (n + 1)) for n in range(3)}
+    kept, dropped = _fit_in_time([2, 0, 1], records, n_folds=5, available=6.5)
+    assert kept == [2, 0] and dropped == [1]  # the heaviest weight is always kept
+    kept, dropped = _fit_in_time([2], records, n_folds=5, available=0.0)
+    assert kept == [2] and dropped == []
+
+
+def test_bagged_selection_averages_greedy_runs_on_random_halves() -> None:
+    from automl_backend._ensemble import bagged_ensemble
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, size=200)
+    candidates = {}
+    for key in range(6):
+        noisy = np.where(rng.random(200) < 0.2 + 0.03 * key, 1 - y, y)
+        candidates[key] = _proba(noisy)
+    weights, value = bagged_ensemble(candidates, y, "accuracy", size=10, bags=8, seed=0)
+    assert pytest.approx(sum(weights.values())) == 1.0
+    assert list(weights) == sorted(weights)  # candidates' order is kept
+    blend = sum(w * candidates[k] for k, w in weights.items())
+    assert value == pytest.approx(float(np.mean(blend.argmax(axis=1) == y)))
+    single, _ = bagged_ensemble(candidates, y, "accuracy", size=10, bags=1)
+    assert single == greedy_ensemble(candidates, y, "accuracy", size=10)[0]
