@@ -1,0 +1,56 @@
+"""Neural architecture search: spaces, strategies, and the run that ties them together.
+
+Importing this package is cheap (no torch, numpy or pandas): the spec and result models
+load at once, everything else on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from automl_backend.nas._errors import NASError
+from automl_backend.nas._result import NASResult, TrialRecord
+from automl_backend.nas._spec import CellSpace, MLPSpace, NASSpec
+
+if TYPE_CHECKING:
+    from automl_backend.nas._artifact import NASModel
+    from automl_backend.nas._runner import NASProgress, run_nas
+    from automl_backend.nas._space import SearchSpace, describe_arch
+    from automl_backend.nas._strategy import Evaluation, Proposal, SearchStrategy
+
+_LAZY = {
+    "NASModel": "_artifact",
+    "NASProgress": "_runner",
+    "run_nas": "_runner",
+    "SearchSpace": "_space",
+    "describe_arch": "_space",
+    "Evaluation": "_strategy",
+    "Proposal": "_strategy",
+    "SearchStrategy": "_strategy",
+}
+
+__all__ = [
+    "CellSpace",
+    "Evaluation",
+    "MLPSpace",
+    "NASError",
+    "NASModel",
+    "NASProgress",
+    "NASResult",
+    "NASSpec",
+    "Proposal",
+    "SearchSpace",
+    "SearchStrategy",
+    "TrialRecord",
+    "describe_arch",
+    "run_nas",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'automl_backend.nas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"automl_backend.nas.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
