@@ -1,1 +1,119 @@
-"""agents."""
+"""agents: the co-scientist, a LangGraph graph of LLM agents grounded in experiments.
+
+``build_graph(llm, tools, checkpointer=...)`` assembles it; ``RunContext`` configures a
+run; the records (Hypothesis, Review, Match, ResearchPlan, MetaReview) are pydantic
+models. Names load lazily so ``import agents.llm`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "build_graph": "graph",
+    "RunContext": "_context",
+    "ResearchState": "_state",
+    "Budgets": "_messages",
+    "EloSnapshot": "_messages",
+    "Hypothesis": "_messages",
+    "Match": "_messages",
+    "MetaReview": "_messages",
+    "Prediction": "_messages",
+    "ProgressEvent": "_messages",
+    "ResearchPlan": "_messages",
+    "Review": "_messages",
+    "HumanDecision": "_human",
+    "HumanHypothesis": "_human",
+    "HumanReviewNote": "_human",
+    "ReviewDecisions": "_human",
+    "ReviewRequest": "_human",
+    "CoScientistError": "_guard",
+    "LLMUnusableError": "_guard",
+    "open_checkpointer": "_checkpoint",
+    "ResearchRun": "_session",
+    "RunConfig": "_session",
+    "INITIAL_ELO": "_elo",
+    "elo_update": "_elo",
+    "compare_fold_scores": "_paired",
+    "schedule_matches": "_schedule",
+    "allocate_trials": "_budget",
+    "cluster_ids": "_similarity",
+    "nearest_duplicate": "_similarity",
+}
+
+__all__ = [
+    "INITIAL_ELO",
+    "Budgets",
+    "CoScientistError",
+    "EloSnapshot",
+    "HumanDecision",
+    "HumanHypothesis",
+    "HumanReviewNote",
+    "Hypothesis",
+    "LLMUnusableError",
+    "Match",
+    "MetaReview",
+    "Prediction",
+    "ProgressEvent",
+    "ResearchPlan",
+    "ResearchRun",
+    "ResearchState",
+    "Review",
+    "ReviewDecisions",
+    "ReviewRequest",
+    "RunConfig",
+    "RunContext",
+    "allocate_trials",
+    "build_graph",
+    "cluster_ids",
+    "compare_fold_scores",
+    "elo_update",
+    "nearest_duplicate",
+    "open_checkpointer",
+    "schedule_matches",
+]
+
+if TYPE_CHECKING:
+    from agents._budget import allocate_trials
+    from agents._checkpoint import open_checkpointer
+    from agents._context import RunContext
+    from agents._elo import INITIAL_ELO, elo_update
+    from agents._guard import CoScientistError, LLMUnusableError
+    from agents._human import (
+        HumanDecision,
+        HumanHypothesis,
+        HumanReviewNote,
+        ReviewDecisions,
+        ReviewRequest,
+    )
+    from agents._messages import (
+        Budgets,
+        EloSnapshot,
+        Hypothesis,
+        Match,
+        MetaReview,
+        Prediction,
+        ProgressEvent,
+        ResearchPlan,
+        Review,
+    )
+    from agents._paired import compare_fold_scores
+    from agents._schedule import schedule_matches
+    from agents._session import ResearchRun, RunConfig
+    from agents._similarity import cluster_ids, nearest_duplicate
+    from agents._state import ResearchState
+    from agents.graph import build_graph
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agents' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"agents.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,1 +1,13 @@
-"""tools."""
+"""tools: the typed functions agents may call, thin adapters over the backend and memory.
+
+``Toolbox`` binds them to one run (its data, memory and folder): ``profile_dataset``,
+``run_experiment``, ``search_literature``, ``similar_runs``, plus ``record_run`` (the
+runs ledger) and ``embed`` (sentence embeddings for proximity).
+"""
+
+from tools._errors import ToolError
+from tools._experiment import run_experiment
+from tools._lookups import LookupLog
+from tools._toolbox import EmbedFunction, Toolbox
+
+__all__ = ["EmbedFunction", "LookupLog", "ToolError", "Toolbox", "run_experiment"]

@@ -1,9 +1,396 @@
-"""`cosci` commands for this area (filled in by its owner)."""
+"""`cosci run`, `cosci review`, `cosci resume`, `cosci show`, `cosci demo`: the co-scientist."""
 
 from __future__ import annotations
 
+import re
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from agents import ResearchRun
+    from agents.llm import LLMClient
+    from tools import Toolbox
+
+_out = Console()
+
+DEMO_GOAL = "Which model family predicts malignancy best on this data, and why?"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    app.command("run")(run)
+    app.command("review")(review)
+    app.command("resume")(resume)
+    app.command("show")(show)
+    app.command("demo")(demo)
+
+
+# ---------------------------------------------------------------- collaborators
+
+
+def _make_llm(run: ResearchRun) -> LLMClient:
+    """The run's LLM, recorded to its call log; a replay answers from the original's log."""
+    from cosci._llm_factory import build_llm
+    from cosci._settings import load_settings
+
+    replay = Path(run.config.replay_of) / "llm_calls.jsonl" if run.config.replay_of else None
+    return build_llm(load_settings(), log_path=run.llm_log, replay_from=replay)
+
+
+def _make_toolbox(run: ResearchRun) -> Toolbox:
+    """The run's toolbox over the memory the settings name (none for a replay)."""
+    memory = None
+    if run.config.use_memory and not run.config.replay_of:
+        from cosci._memory_factory import build_memory_store
+        from cosci._settings import load_settings
+
+        memory = build_memory_store(load_settings())
+    return run.toolbox(memory)
+
+
+# ---------------------------------------------------------------- progress
+
+
+class _LiveView:
+    """Prints agent events as lines and experiment trials as progress bars."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} trials"),
+            TextColumn("best {task.fields[best]}"),
+            console=console,
+            auto_refresh=False,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _LiveView:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: Any) -> None:
+        hid = event.hypothesis_id or ""
+        if event.kind in ("trial", "experiment") and hid:
+            best = "-" if event.best is None else f"{event.best:.4f}"
+            if hid not in self.tasks:
+                self.tasks[hid] = self.progress.add_task(
+                    f"experiment {hid}", total=event.total or 1, best=best
+                )
+            self.progress.update(self.tasks[hid], completed=event.done or 0, best=best)
+            if (
+                event.kind == "experiment"
+                and event.message
+                and not event.message.startswith("starting")
+            ):
+                self.progress.console.print(f"  [cyan]{hid}[/] {event.message}")
+            self.progress.refresh()
+            return
+        style = {"round": "bold magenta", "warning": "yellow", "elo": "green"}.get(event.kind, "")
+        who = f"[dim]{event.agent:>11}[/] " if event.agent else ""
+        subject = f"[cyan]{hid}[/] " if hid else ""
+        text = f"[{style}]{event.message}[/]" if style else event.message
+        self.progress.console.print(f"{who}{subject}{text}", highlight=False)
+        self.progress.refresh()
+
+
+def _drive(run: ResearchRun) -> None:
+    """Advance the run with live progress, then report where it stands."""
+    llm = _make_llm(run)
+    tools = _make_toolbox(run)
+    started = time.perf_counter()
+    try:
+        with _LiveView(_out) as view:
+            for event in run.advance(llm, tools):
+                view(event)
+    except Exception as exc:
+        if getattr(exc, "user_facing", False) and run.state():
+            # Keep what the run finished: the report shows its last checkpoint.
+            _safe_report(run)
+            _out.print(f"[yellow]The run stopped; what it finished is kept in {run.dir}.[/]")
+        raise
+    _finish(run, time.perf_counter() - started)
+
+
+def _safe_report(run: ResearchRun) -> None:
+    from cosci._report import write_report
+
+    try:
+        if run.state():
+            write_report(run)
+    except Exception as exc:
+        _out.print(f"[yellow]could not write a partial report: {exc}[/]")
+
+
+def _finish(run: ResearchRun, seconds: float) -> None:
+    from cosci._report import proposals_table, ranking_table, write_report
+
+    status = run.status()
+    if status == "waiting_for_review":
+        request = run.pending_review()
+        assert request is not None
+        _out.print(proposals_table(run.state(), request.hypothesis_ids))
+        _out.print(
+            f"[bold]The run is paused for review[/] after {seconds:.0f} s. Decide with "
+            f"`cosci review {run.dir}` (or pass --auto-approve), then `cosci resume {run.dir}`."
+        )
+        return
+    results = write_report(run)
+    _out.print(ranking_table(results))
+    _out.print(
+        f"Finished in {seconds:.0f} s ({results.stop_reason}). Report: {run.dir / 'report.md'}"
+    )
+
+
+# ---------------------------------------------------------------- cosci run
+
+
+def _default_out(goal: str) -> Path:
+    slug = "-".join(re.findall(r"[a-z0-9]+", goal.lower())[:5]) or "run"
+    return Path("cosci-runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}"
+
+
+def _start(
+    goal: str, data: str, target: str | None, context: Any, out: Path | None, use_memory: bool
+) -> None:
+    from agents import CoScientistError, ResearchRun, RunConfig
+    from automl_backend import load_dataset, metric_names
+
+    if not goal.strip():
+        raise CoScientistError("the research goal is empty; say what you want to find out")
+    # Check before anything is written: bad input must not leave a half-made run directory.
+    dataset = load_dataset(data, target=target)
+    if context.metric is not None and context.metric not in metric_names(dataset.task):
+        raise CoScientistError(
+            f"metric {context.metric!r} does not apply to {dataset.task} data; valid: "
+            f"{', '.join(metric_names(dataset.task))}"
+        )
+    config = RunConfig(
+        goal=goal.strip(), data=data, target=target, context=context, use_memory=use_memory
+    )
+    run_dir = out or _default_out(goal)
+    run = ResearchRun.create(run_dir, config)
+    _out.print(f"[bold]cosci[/] run in [cyan]{run.dir}[/]")
+    _drive(run)
+
+
+def run(
+    goal: Annotated[
+        str | None, typer.Argument(help="The research goal, in plain language.")
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option(help="CSV/Parquet path, sklearn:NAME or keel:NAME.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Target column (optional for built-in sets).")
+    ] = None,
+    rounds: Annotated[int, typer.Option(min=1, help="Rounds of generate-test-rank.")] = 3,
+    hypotheses: Annotated[int, typer.Option(min=1, help="New hypotheses per round.")] = 4,
+    children: Annotated[int, typer.Option(min=0, help="Evolved children per round.")] = 2,
+    trials: Annotated[int, typer.Option(min=2, help="Average trials per experiment.")] = 8,
+    time_budget: Annotated[float, typer.Option(help="Total compute seconds of the run.")] = 600.0,
+    experiment_budget: Annotated[
+        float, typer.Option(help="Seconds an average experiment may take.")
+    ] = 60.0,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds.")] = 5,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    metric: Annotated[str | None, typer.Option(help="Override the plan's metric.")] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not pause for review.")
+    ] = False,
+    no_memory: Annotated[
+        bool, typer.Option("--no-memory", help="No literature, warm starts or ledger.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default ./cosci-runs/...).")
+    ] = None,
+    replay: Annotated[
+        Path | None, typer.Option(help="Replay RUN's LLM and memory logs (no model).")
+    ] = None,
+) -> None:
+    """Run the co-scientist on a research goal and a data set."""
+    from agents import CoScientistError, ResearchRun, RunContext
+
+    if replay is not None:
+        original = ResearchRun.open(replay)
+        if not original.llm_log.is_file():
+            raise CoScientistError(f"{replay} has no llm_calls.jsonl to replay")
+        config = original.config.model_copy(update={"replay_of": str(replay.resolve())})
+        run_dir = out or replay.parent / f"{replay.name}-replay-{time.strftime('%H%M%S')}"
+        new = ResearchRun.create(run_dir, config)
+        _out.print(f"[bold]cosci[/] replay of {replay} in [cyan]{new.dir}[/] (no LLM is called)")
+        _drive(new)
+        return
+    if goal is None or data is None:
+        raise CoScientistError("cosci run needs a GOAL and --data (or --replay RUN)")
+    try:
+        context = RunContext(
+            rounds=rounds,
+            hypotheses_per_round=hypotheses,
+            children_per_round=children,
+            trials_per_experiment=trials,
+            experiment_time_s=experiment_budget,
+            time_budget_s=time_budget,
+            folds=folds,
+            seed=seed,
+            metric=metric,
+            auto_approve=auto_approve,
+        )
+    except ValueError as exc:
+        raise CoScientistError(f"invalid run settings: {exc}") from None
+    _start(goal, data, target, context, out, not no_memory)
+
+
+def demo(
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default ./cosci-runs/...).")
+    ] = None,
+) -> None:
+    """A real co-scientist run with the embedded LLM on sklearn:breast_cancer (a few minutes)."""
+    from agents import RunContext
+
+    context = RunContext(
+        rounds=2,
+        hypotheses_per_round=3,
+        children_per_round=1,
+        trials_per_experiment=6,
+        experiment_time_s=40.0,
+        time_budget_s=420.0,
+        folds=5,
+        seed=0,
+        auto_approve=True,
+        llm_matches_per_round=2,
+        debate_top_k=1,
+    )
+    _out.print(f"[bold]Demo:[/] {DEMO_GOAL} (sklearn:breast_cancer, embedded SmolLM2-135M)")
+    _start(DEMO_GOAL, "sklearn:breast_cancer", None, context, out, True)
+
+
+# ---------------------------------------------------------------- cosci review
+
+
+def review(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
+    decisions: Annotated[Path | None, typer.Option(help="YAML/JSON ReviewDecisions file.")] = None,
+    approve: Annotated[list[str], typer.Option(help="Approve ID (repeatable).")] = [],  # noqa: B006
+    approve_all: Annotated[
+        bool, typer.Option("--approve-all", help="Approve every proposal.")
+    ] = False,
+    reject: Annotated[list[str], typer.Option(help="Reject ID=REASON (repeatable).")] = [],  # noqa: B006
+    edit_statement: Annotated[list[str], typer.Option(help="Edit ID=NEW STATEMENT.")] = [],  # noqa: B006
+    edit_families: Annotated[list[str], typer.Option(help="Edit ID=FAMILY,FAMILY.")] = [],  # noqa: B006
+    edit_spec: Annotated[list[str], typer.Option(help="Edit ID=SPEC.yaml.")] = [],  # noqa: B006
+    add: Annotated[list[str], typer.Option(help="Add 'FAMILY[,FAMILY]: statement'.")] = [],  # noqa: B006
+    note: Annotated[list[str], typer.Option(help="Add a review ID=TEXT.")] = [],  # noqa: B006
+    reject_rest: Annotated[
+        bool, typer.Option("--reject-rest", help="Reject proposals not mentioned.")
+    ] = False,
+    resume_now: Annotated[
+        bool, typer.Option("--resume", help="Continue the run right away.")
+    ] = False,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Ask about each proposal.")
+    ] = False,
+) -> None:
+    """Approve, edit or reject the proposals of a paused run; add hypotheses and reviews."""
+    from agents import CoScientistError, ResearchRun
+    from agents._human import check_decisions, load_decisions
+    from cosci._report import proposals_table
+    from cosci._review_input import decisions_from_flags, decisions_interactive
+
+    run = ResearchRun.open(run_dir)
+    request = run.pending_review()
+    if request is None:
+        raise CoScientistError(
+            f"run {run_dir} is not waiting for a review (status: {run.status()})"
+        )
+    _out.print(proposals_table(run.state(), request.hypothesis_ids))
+    flags = approve or reject or edit_statement or edit_families or edit_spec or add or note
+    if decisions is not None:
+        chosen = load_decisions(decisions)
+    elif flags or approve_all or reject_rest:
+        chosen = decisions_from_flags(
+            approve=approve,
+            reject=reject,
+            edit_statement=edit_statement,
+            edit_families=edit_families,
+            edit_spec=edit_spec,
+            add=add,
+            note=note,
+            reject_rest=reject_rest,
+        )
+    elif interactive or sys.stdin.isatty():
+        chosen = decisions_interactive(_out, run.state()["hypotheses"], request.hypothesis_ids)
+    else:
+        _out.print(
+            "Decide with flags (--approve ID, --reject ID=REASON, --edit-statement ID=TEXT, "
+            "--edit-families ID=F1,F2, --add 'F1,F2: statement', --note ID=TEXT, "
+            "--approve-all) or --decisions FILE."
+        )
+        return
+    state = run.state()
+    check_decisions(
+        chosen, waiting=request.hypothesis_ids, known=state["hypotheses"], task=state["plan"].task
+    )
+    path = run.save_decisions(chosen)
+    _out.print(f"Decisions saved to {path}.")
+    if resume_now:
+        _drive(run)
+    else:
+        _out.print(f"Continue with `cosci resume {run.dir}`.")
+
+
+# ---------------------------------------------------------------- resume, show
+
+
+def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
+    """Continue a paused or killed run from its last checkpoint."""
+    from agents import ResearchRun
+
+    run = ResearchRun.open(run_dir)
+    if run.status() == "finished":
+        _out.print(f"Run {run_dir} has already finished.")
+        show(run_dir)
+        return
+    _out.print(f"[bold]cosci[/] resuming [cyan]{run.dir}[/] ({run.status()})")
+    _drive(run)
+
+
+def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
+    """Ranked hypotheses, Elo history and evidence of a run (finished or not)."""
+    from agents import CoScientistError, ResearchRun
+    from cosci._report import build_results, elo_history_table, ranking_table
+
+    run = ResearchRun.open(run_dir)
+    if not run.state():
+        raise CoScientistError(f"run {run_dir} has not made its first step yet")
+    results = build_results(run)
+    _out.print(f"[bold]{results.goal}[/]  ({results.status}; {results.stop_reason or 'running'})")
+    if results.plan is not None:
+        for warning in results.plan.warnings:
+            _out.print(f"[yellow]warning:[/] {warning}")
+    _out.print(ranking_table(results))
+    _out.print(elo_history_table(results))
+    for r in results.ranking[:3]:
+        h = next(x for x in results.hypotheses if x.id == r.id)
+        if h.result is not None and h.result.ok:
+            folds = ", ".join(f"{s:.4f}" for s in h.result.fold_scores)
+            _out.print(
+                f"[cyan]{h.id}[/] evidence: folds {folds}; {h.result.n_trials} trials; "
+                f"run dir {h.result.run_dir}"
+            )
+    report = run.dir / "report.md"
+    _out.print(
+        f"Report: {report}" if report.is_file() else "No report yet (the run has not ended)."
+    )

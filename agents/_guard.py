@@ -1,0 +1,100 @@
+"""Calls to the LLM with a guard: a bad answer becomes None, garbage every time stops the run.
+
+Each agent gets a :class:`LLMGuard` seeded with the run's current failure streak. An
+answer that does not fit the schema (the client's LLMInvalidOutputError, or a completion
+without a parsed instance) counts as unusable: the agent falls back to deterministic code
+and the streak grows. A usable answer resets the streak. When the streak reaches the
+context's limit the run stops with :class:`LLMUnusableError`; everything checkpointed
+before that step is kept. Unreachable endpoints and rejected keys are not answers: those
+errors propagate at once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+import prompts
+from agents.llm import ChatMessage, LLMClient, LLMInvalidOutputError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class CoScientistError(Exception):
+    """Base of the co-scientist's errors meant for people (one line, exit 2)."""
+
+    user_facing = True
+
+
+class LLMUnusableError(CoScientistError):
+    """The LLM gave unusable answers too many times in a row."""
+
+
+class LLMGuard:
+    """Asks the LLM for structured answers on behalf of one agent step."""
+
+    @classmethod
+    def for_state(cls, llm: LLMClient, state: Any, limit: int) -> LLMGuard:
+        """A guard continuing the run's failure streak, booking time to its round."""
+        return cls(
+            llm,
+            streak=state.get("llm_failure_streak", 0),
+            limit=limit,
+            round_=state.get("round", 1),
+        )
+
+    def __init__(self, llm: LLMClient, *, streak: int, limit: int, round_: int = 0) -> None:
+        self.llm = llm
+        self.streak = streak
+        self.limit = limit
+        self.round = round_
+        self.failures = 0
+        self.seconds = 0.0
+
+    def ask(
+        self, role: str, schema: type[T], *, max_tokens: int = 200, **values: object
+    ) -> T | None:
+        """Render ``prompts/<role>.md`` with ``values`` and ask for a ``schema`` instance."""
+        system, user = prompts.render(role, **values)
+        return self.ask_messages(
+            role,
+            schema,
+            [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)],
+            max_tokens=max_tokens,
+        )
+
+    def ask_messages(
+        self, role: str, schema: type[T], messages: list[ChatMessage], *, max_tokens: int = 200
+    ) -> T | None:
+        start = time.perf_counter()
+        problem = ""
+        try:
+            completion = self.llm.complete(messages, schema, role=role, max_tokens=max_tokens)
+            parsed = completion.parsed
+        except LLMInvalidOutputError as exc:
+            parsed, problem = None, str(exc)
+        finally:
+            self.seconds += time.perf_counter() - start
+        if isinstance(parsed, schema):
+            self.streak = 0
+            return parsed
+        self.failures += 1
+        self.streak += 1
+        if self.streak >= self.limit:
+            raise LLMUnusableError(
+                f"the LLM gave {self.streak} unusable answers in a row (last: {role}, "
+                f"{problem or 'no parsed answer'}); the run stopped and keeps what it finished. "
+                "Use a stronger model (COSCI_LLM_BASE_URL) and `cosci resume` the run"
+            )
+        return None
+
+    def updates(self) -> dict[str, object]:
+        """State updates recording this step's LLM outcome."""
+        return {
+            "llm_failure_streak": self.streak,
+            "llm_failures": self.failures,
+            "spent_s": self.seconds,
+            "llm_s_by_round": {self.round: self.seconds},
+        }

@@ -1,0 +1,230 @@
+"""A co-scientist run directory: its configuration, checkpoints and logs, and how to drive it.
+
+Layout of a run directory::
+
+    run.json              RunConfig: goal, data, target, RunContext, replay source
+    checkpoints.sqlite    LangGraph checkpoints (every step; each finished experiment)
+    llm_calls.jsonl       every LLM call (the replay log)
+    memory_calls.jsonl    every memory look-up (replayed with the LLM log)
+    experiments/<id>/     backend run directories; experiments.log: starts and finishes
+    reviews/round-N.json  the decisions a person made at each review pause
+    report.md, results.json, elo.png, best_model/   written by the CLI when it ends
+
+The class holds no clients: the caller builds the LLM and the toolbox (from settings,
+for a replay, or fakes in tests) and passes them to :meth:`ResearchRun.advance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agents._checkpoint import open_checkpointer
+from agents._context import RunContext
+from agents._guard import CoScientistError
+from agents._human import ReviewDecisions, ReviewRequest
+from agents._messages import ProgressEvent
+from agents.llm import LLMClient
+from tools import Toolbox
+
+THREAD_ID = "cosci"
+"""One run directory holds one LangGraph thread."""
+RECURSION_LIMIT = 1000
+"""Graph steps per invocation: about 12 per round, plus one per experiment."""
+
+
+class RunConfig(BaseModel):
+    """What a run was asked to do; saved as run.json so resume and replay repeat it."""
+
+    model_config = ConfigDict(extra="forbid")
+    goal: str = Field(min_length=1)
+    data: str
+    """What ``load_dataset`` was given: a path or a built-in name."""
+    target: str | None = None
+    context: RunContext
+    use_memory: bool = True
+    replay_of: str | None = None
+    """Run directory whose LLM and memory logs this run replays."""
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+Status = Literal["new", "waiting_for_review", "finished", "stopped"]
+
+
+class _Unavailable:
+    """Stands in for collaborators when the graph is only read, never run."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise CoScientistError("this run was opened read-only; nothing can be computed")
+
+
+class ResearchRun:
+    """One run directory. Create it with :meth:`create`, reopen it with :meth:`open`."""
+
+    def __init__(self, run_dir: Path, config: RunConfig) -> None:
+        self.dir = Path(run_dir)
+        self.config = config
+
+    # ------------------------------------------------------------ files
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.dir / "checkpoints.sqlite"
+
+    @property
+    def llm_log(self) -> Path:
+        return self.dir / "llm_calls.jsonl"
+
+    @property
+    def lookup_log(self) -> Path:
+        return self.dir / "memory_calls.jsonl"
+
+    def decisions_file(self, round_: int) -> Path:
+        return self.dir / "reviews" / f"round-{round_}.json"
+
+    @property
+    def pending_decisions(self) -> Path:
+        return self.dir / "reviews" / "pending.json"
+
+    @classmethod
+    def create(cls, run_dir: Path, config: RunConfig) -> ResearchRun:
+        """Make the run directory (it must be new or empty) and write run.json."""
+        run_dir = Path(run_dir)
+        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+            raise CoScientistError(f"run directory {run_dir} already exists and is not empty")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "run.json").write_text(config.model_dump_json(indent=2), encoding="utf-8")
+        return cls(run_dir, config)
+
+    @classmethod
+    def open(cls, run_dir: Path) -> ResearchRun:
+        """Reopen a run directory made by :meth:`create`."""
+        run_dir = Path(run_dir)
+        path = run_dir / "run.json"
+        if not path.is_file():
+            raise CoScientistError(f"{run_dir} is not a co-scientist run directory (no run.json)")
+        try:
+            config = RunConfig.model_validate_json(path.read_text(encoding="utf-8"))
+        except (ValidationError, OSError) as exc:
+            raise CoScientistError(f"cannot read {path}: {exc}") from None
+        return cls(run_dir, config)
+
+    def toolbox(self, memory: Any = None, embed: Any = None) -> Toolbox:
+        """The run's toolbox; a replay answers memory look-ups from the original's log."""
+        replay = (
+            Path(self.config.replay_of) / "memory_calls.jsonl" if self.config.replay_of else None
+        )
+        return Toolbox(
+            self.config.data,
+            self.config.target,
+            run_dir=self.dir,
+            memory=memory if self.config.use_memory else None,
+            embed=embed,
+            run_name=self.dir.name,
+            replay_lookups_from=replay,
+        )
+
+    # ------------------------------------------------------------ graph
+
+    @contextmanager
+    def _graph(self, llm: Any, tools: Any) -> Iterator[Any]:
+        from agents.graph import build_graph
+
+        with open_checkpointer(self.checkpoints) as saver:
+            yield build_graph(llm, tools, checkpointer=saver)
+
+    @property
+    def _config(self) -> dict[str, Any]:
+        return {"configurable": {"thread_id": THREAD_ID}, "recursion_limit": RECURSION_LIMIT}
+
+    def snapshot(self) -> Any:
+        """The latest LangGraph state snapshot (read-only)."""
+        with self._graph(_Unavailable(), _Unavailable()) as graph:
+            return graph.get_state(self._config)
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.snapshot().values or {})
+
+    def status(self) -> Status:
+        snap = self.snapshot()
+        if not snap.values:
+            return "new"
+        if snap.interrupts:
+            return "waiting_for_review"
+        if not snap.next and snap.values.get("stop_reason"):
+            return "finished"
+        return "stopped"
+
+    def pending_review(self) -> ReviewRequest | None:
+        """The proposals waiting for a person, if the run is paused for review."""
+        for interrupt in self.snapshot().interrupts:
+            value = interrupt.value
+            return (
+                value if isinstance(value, ReviewRequest) else ReviewRequest.model_validate(value)
+            )
+        return None
+
+    def save_decisions(self, decisions: ReviewDecisions) -> Path:
+        """Keep a person's decisions until ``advance`` resumes the run with them."""
+        if self.pending_review() is None:
+            raise CoScientistError(f"run {self.dir} is not waiting for a review")
+        self.pending_decisions.parent.mkdir(parents=True, exist_ok=True)
+        self.pending_decisions.write_text(decisions.model_dump_json(indent=2), encoding="utf-8")
+        return self.pending_decisions
+
+    def _decisions_for(self, request: ReviewRequest) -> ReviewDecisions | None:
+        if self.pending_decisions.is_file():
+            return ReviewDecisions.model_validate_json(self.pending_decisions.read_text("utf-8"))
+        if self.config.replay_of:
+            original = Path(self.config.replay_of) / "reviews" / f"round-{request.round}.json"
+            if original.is_file():
+                return ReviewDecisions.model_validate_json(original.read_text("utf-8"))
+        return None
+
+    def advance(self, llm: LLMClient, tools: Toolbox) -> Iterator[ProgressEvent]:
+        """Run until the next review pause or the end, yielding progress events.
+
+        Starts a new run, resumes a stopped (e.g. killed) one from its last checkpoint, or
+        resumes a paused one with the saved decisions (a replay uses the original run's).
+        Raises CoScientistError when the run waits for a review and has no decisions.
+        """
+        from langgraph.types import Command
+
+        payload_was_sent = False
+        with self._graph(llm, tools) as graph:
+            while True:
+                snap = graph.get_state(self._config)
+                payload: Any
+                if not snap.values and not snap.next:
+                    payload = {"goal": self.config.goal}
+                elif snap.interrupts:
+                    request = self.pending_review()
+                    assert request is not None
+                    decisions = self._decisions_for(request)
+                    if decisions is None:
+                        if payload_was_sent:
+                            return
+                        raise CoScientistError(
+                            f"run {self.dir} is waiting for a review of "
+                            f"{', '.join(request.hypothesis_ids)}: run `cosci review {self.dir}`"
+                        )
+                    kept = self.decisions_file(request.round)
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    kept.write_text(decisions.model_dump_json(indent=2), encoding="utf-8")
+                    self.pending_decisions.unlink(missing_ok=True)
+                    payload = Command(resume=decisions.model_dump(mode="json"))
+                elif snap.next:
+                    payload = None
+                else:
+                    return
+                payload_was_sent = True
+                for _mode, chunk in graph.stream(
+                    payload, self._config, context=self.config.context, stream_mode=["custom"]
+                ):
+                    if isinstance(chunk, ProgressEvent):
+                        yield chunk

