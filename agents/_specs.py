@@ -15,11 +15,12 @@ from automl_backend import (
     ExperimentSpec,
     ModelSpace,
     TrialConfig,
+    family_info,
     family_names,
+    metric_is_loss,
     narrow_space_around,
     parse_spec,
 )
-from automl_backend._metrics import METRICS
 
 BASELINE_FAMILY = "hist_gradient_boosting"
 """The backend's strong default; every prediction is registered against its default config."""
@@ -90,7 +91,7 @@ def with_budget(spec: ExperimentSpec, n_trials: int, time_s: float) -> Experimen
 def margin_from_points(points: float, metric: str, baseline_score: float | None) -> float:
     """A registered gain in score units: a point is 0.01 of a bounded metric, or 1 % of the
     baseline's loss for an unbounded one (rmse, mae, log_loss)."""
-    if METRICS[metric].loss and baseline_score is not None:
+    if metric_is_loss(metric) and baseline_score is not None:
         return round(abs(baseline_score) * points / 100.0, 6)
     return round(points / 100.0, 6)
 
@@ -115,11 +116,10 @@ def used_families(hypotheses: Iterable[Hypothesis]) -> set[str]:
 
 def untried_families(plan: ResearchPlan, hypotheses: Iterable[Hypothesis]) -> list[str]:
     """Families of the task no hypothesis has searched yet, cheapest first."""
-    from automl_backend._registry import REGISTRY
 
     used = used_families(hypotheses)
     free = [f for f in family_names(plan.task) if f not in used]
-    return sorted(free, key=lambda f: (REGISTRY[f].relative_cost, f))
+    return sorted(free, key=lambda f: (family_info(f).relative_cost, f))
 
 
 def narrowed_spec(parent: Hypothesis, factor: float) -> ExperimentSpec | None:

@@ -41,6 +41,9 @@ _EXPORTS: dict[str, str] = {
     "default_config": "_registry",
     "registry_json_schema": "_schema",
     "metric_names": "_metrics",
+    "metric_is_loss": "_metrics",
+    "natural_value": "_metrics",
+    "family_info": "_registry",
     # data
     "Dataset": "_dataset",
     "load_dataset": "_loaders",
@@ -87,12 +90,15 @@ __all__ = [
     "TrialConfig",
     "default_config",
     "default_space",
+    "family_info",
     "family_names",
     "keel_train_test",
     "load_dataset",
     "load_model",
+    "metric_is_loss",
     "metric_names",
     "narrow_space_around",
+    "natural_value",
     "parse_spec",
     "profile_dataset",
     "read_table",
@@ -112,11 +118,11 @@ if TYPE_CHECKING:
     from automl_backend._errors import BackendError, DataError, SpecError
     from automl_backend._estimators import AutoMLClassifier, AutoMLRegressor
     from automl_backend._loaders import keel_train_test, load_dataset, read_table
-    from automl_backend._metrics import metric_names
+    from automl_backend._metrics import metric_is_loss, metric_names, natural_value
     from automl_backend._model import FittedModel, load_model
     from automl_backend._narrow import narrow_space_around
     from automl_backend._profile import DatasetProfile, profile_dataset
-    from automl_backend._registry import default_config, default_space, family_names
+    from automl_backend._registry import default_config, default_space, family_info, family_names
     from automl_backend._result import EnsembleMember, ExperimentResult
     from automl_backend._runner import run_spec
     from automl_backend._schema import registry_json_schema

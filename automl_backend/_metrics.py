@@ -47,6 +47,11 @@ def metric_names(task: str | None = None) -> list[str]:
     return [name for name, info in METRICS.items() if task in info.tasks]
 
 
+def metric_is_loss(metric: str) -> bool:
+    """True when smaller raw values of ``metric`` are better (scores are then negated)."""
+    return METRICS[metric].loss
+
+
 def score(metric: str, y_true: np.ndarray, prediction: np.ndarray) -> float:
     """Higher-is-better score of ``prediction``.
 

@@ -26,13 +26,13 @@ grow with the square of the rows, below). Only hopeless experiments are rejected
 
 def estimated_trial_seconds(h: Hypothesis, profile: DatasetProfile, folds: int) -> float:
     """A deliberately crude upper-bound guess of one trial's cost (all folds)."""
-    from automl_backend._registry import REGISTRY
+    from automl_backend import family_info
 
     k_rows = max(profile.n_rows, 1) / 1000.0
     width = 1.0 + profile.n_features / 50.0
     worst = 0.0
     for family in h.families:
-        cost = REGISTRY[family].relative_cost
+        cost = family_info(family).relative_cost
         seconds = _BASE_SECONDS.get(cost, 1.0) * k_rows * width
         if family == "svm":
             seconds *= k_rows

@@ -98,7 +98,7 @@ class _ProgressView:
 def _print_result(result: ExperimentResult, console: Console) -> None:
     import pandas as pd
 
-    from automl_backend._metrics import natural_value
+    from automl_backend import natural_value
 
     if result.trials_path is not None and result.trials_path.exists():
         board = pd.read_csv(result.trials_path)
