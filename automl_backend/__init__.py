@@ -59,6 +59,8 @@ _EXPORTS: dict[str, str] = {
     "ProgressEvent": "_search",
     "FittedModel": "_model",
     "load_model": "_model",
+    "combine_runs": "_combine",
+    "CombinedResult": "_combine",
     "AutoMLClassifier": "_estimators",
     "AutoMLRegressor": "_estimators",
 }
@@ -70,6 +72,7 @@ __all__ = [
     "BudgetSpec",
     "CVSpec",
     "CategoricalDistribution",
+    "CombinedResult",
     "DataError",
     "Dataset",
     "DatasetProfile",
@@ -88,6 +91,7 @@ __all__ = [
     "SearchSpec",
     "SpecError",
     "TrialConfig",
+    "combine_runs",
     "default_config",
     "default_space",
     "family_info",
@@ -108,6 +112,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from automl_backend._combine import CombinedResult, combine_runs
     from automl_backend._dataset import Dataset
     from automl_backend._distributions import (
         CategoricalDistribution,

@@ -14,6 +14,7 @@ import pandas as pd
 from automl_backend._dataset import Dataset
 from automl_backend._metrics import describe_metric
 from automl_backend._model import MODEL_FILE, FittedModel
+from automl_backend._oof import OutOfFold
 from automl_backend._result import ExperimentResult
 from automl_backend._search import TrialRecord
 from automl_backend._spec import ExperimentSpec
@@ -181,13 +182,20 @@ def _report(spec: ExperimentSpec, dataset: Dataset, result: ExperimentResult,
 
 
 def write_run_dir(folder: Path, spec: ExperimentSpec, dataset: Dataset, result: ExperimentResult,
-                  records: list[TrialRecord], study: Any, model: FittedModel | None) -> None:  # fmt: skip
-    """Write every artifact into ``folder`` (the caller moves it into place)."""
+                  records: list[TrialRecord], study: Any, model: FittedModel | None, *,
+                  oof: OutOfFold | None = None) -> None:  # fmt: skip
+    """Write every artifact into ``folder`` (the caller moves it into place).
+
+    ``oof``: the final model's out-of-fold predictions (``oof.npz`` + ``oof.json``), which
+    :func:`automl_backend.combine_runs` needs to ensemble this run with others.
+    """
     spec.save(folder / "spec.yaml")
     board = leaderboard(records)
     board.to_csv(folder / "leaderboard.csv", index=False)
     if model is not None:
         model.save(folder / MODEL_FILE)
+    if oof is not None:
+        oof.save(folder)
     importances: dict[str, float] = {}
     if result.best_config is not None:
         importances = _importances(study, records, result.best_config.family)

@@ -9,9 +9,11 @@ from typing import Any
 from automl_backend._dataset import Dataset
 from automl_backend._ensemble import bagged_ensemble
 from automl_backend._model import FittedModel
+from automl_backend._oof import OutOfFold, blend_oof, data_fingerprint, make_oof
 from automl_backend._result import EnsembleMember
 from automl_backend._search import TrialRecord
 from automl_backend._spec import ExperimentSpec
+from automl_backend._splits import resolve_cv
 from automl_backend._worker import Problem, run_refit
 
 log = logging.getLogger("automl_backend")
@@ -131,3 +133,22 @@ def build_model(
         metric=metric,
     )
     return model, members, notes
+
+
+def final_oof(spec: ExperimentSpec, dataset: Dataset, problem: Problem, classes: list[Any],
+              members: list[EnsembleMember], complete: list[TrialRecord]) -> OutOfFold | None:  # fmt: skip
+    """The final model's out-of-fold predictions, for combining this run with others later.
+
+    None (and logged) when a member's predictions were not kept.
+    """
+    prediction = blend_oof(members, complete)
+    if prediction is None:
+        log.info("out-of-fold predictions not saved: a member's predictions were not kept")
+        return None
+    strategy, _ = resolve_cv(spec.cv, dataset, spec.budget.time_s)
+    cv = f"{strategy}, {len(problem.folds)} split(s), seed {spec.seed}"
+    return make_oof(
+        prediction, problem.y, task=dataset.task, target=dataset.target, classes=classes,
+        data_hash=data_fingerprint(dataset), metric=problem.metric, cv=cv,
+        members={str(m.trial): m.weight for m in members},
+    )  # fmt: skip

@@ -257,7 +257,7 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: S
              progress: ProgressCallback | None, test: Dataset | None, storage: str | None,
              final: Path | None, workdir: Path | None) -> RunOutput:  # fmt: skip
     from automl_backend._artifacts import write_run_dir
-    from automl_backend._finalize import build_model, pick_members
+    from automl_backend._finalize import build_model, final_oof, pick_members
 
     problem = encoded.problem
     budget_end = None if spec.budget.time_s is None else started + spec.budget.time_s
@@ -313,7 +313,10 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: S
     if workdir is not None and final is not None:
         result.run_dir = final
         result.trials_path = final / "leaderboard.csv"
-        write_run_dir(workdir, spec, dataset, result, records, study, model)
+        oof = None
+        if model is not None:
+            oof = final_oof(spec, dataset, encoded.problem, encoded.classes, members, complete)
+        write_run_dir(workdir, spec, dataset, result, records, study, model, oof=oof)
         result.fit_time_s = round(time.monotonic() - started, 3)
         (workdir / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return RunOutput(result=result, model=model, records=records, study=study)

@@ -1,12 +1,13 @@
 """A co-scientist run's outputs: results.json, report.md, elo.png and best_model/.
 
 Everything is derived from the run's checkpointed state and its LLM call log, so a report
-can be rewritten at any time (``cosci show`` does it for a stopped run too).
+can be rewritten at any time (``cosci show`` does it for a stopped run too). The Elo
+ranking ranks hypotheses; ``best_model/`` is the ensemble of the tested hypotheses'
+models (see ``_best_model``), the model a person should use.
 """
 
 from __future__ import annotations
 
-import shutil
 import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from agents import EloSnapshot, Hypothesis, Match, MetaReview, ResearchPlan, ResearchRun, Review
+from cosci._best_model import BestModel, best_model_markdown, read_best_model, write_best_model
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -62,7 +64,10 @@ class RunResults(BaseModel):
     baseline_score: float | None
     ranking: list[RankedHypothesis]
     best_hypothesis: str | None
+    """The tournament leader (highest Elo among tested hypotheses)."""
     best_model_dir: str | None
+    best_model: BestModel | None = None
+    """What best_model_dir holds: the ensemble's members and weights, or the leader's copy."""
     overview: str | None
     hypotheses: list[Hypothesis]
     reviews: list[Review]
@@ -172,6 +177,7 @@ def build_results(run: ResearchRun) -> RunResults:
         ranking=ranking,
         best_hypothesis=best,
         best_model_dir=str(run.dir / "best_model") if best else None,
+        best_model=read_best_model(run.dir, best),
         overview=state.get("overview"),
         hypotheses=hypotheses,
         reviews=state.get("reviews", []),
@@ -251,13 +257,14 @@ def render_markdown(results: RunResults) -> str:
             f"{r.statement.replace('|', '/')} |"
         )
     lines += ["", "## Research overview", "", results.overview or "(the run has not finished)", ""]
-    if results.best_hypothesis:
+    if results.best_hypothesis and results.best_model_dir:
         lines += [
-            f"Best model: {results.best_hypothesis}, saved in `best_model/`. Predict with "
-            f"`cosci predict --model {results.best_model_dir} --data FILE --out preds.csv`; "
-            f"reproduce the whole run without any LLM with `cosci run --replay {results.run_dir}`.",
+            *best_model_markdown(
+                results.best_model, results.best_hypothesis, results.best_model_dir,
+                results.run_dir, metric,
+            ),
             "",
-        ]
+        ]  # fmt: skip
     lines += ["## Elo over rounds", "", "![Elo over rounds](elo.png)", "", "## Hypotheses", ""]
     for h in results.hypotheses:
         lines += _hypothesis_section(h, results, metric)
@@ -318,13 +325,13 @@ def write_report(run: ResearchRun) -> RunResults:
     """Write results.json, report.md, elo.png and best_model/ into the run directory."""
     results = build_results(run)
     plot_elo(results.elo_history, run.dir / "elo.png")
-    best_dir = run.dir / "best_model"
     if results.best_hypothesis:
-        source = run.dir / "experiments" / results.best_hypothesis
-        if source.is_dir():
-            shutil.rmtree(best_dir, ignore_errors=True)
-            shutil.copytree(source, best_dir)
-        else:
+        leader = results.best_hypothesis
+        tested = [r.id for r in results.ranking if r.status == "tested" and r.score is not None]
+        leader_cv = next(r.score for r in results.ranking if r.id == leader)
+        metric = results.plan.metric if results.plan else None
+        results.best_model = write_best_model(run.dir, leader, tested, metric, leader_cv)
+        if results.best_model is None:
             results.best_model_dir = None
     (run.dir / "results.json").write_text(results.model_dump_json(indent=2), encoding="utf-8")
     (run.dir / "report.md").write_text(render_markdown(results), encoding="utf-8")
@@ -340,6 +347,12 @@ def ranking_table(results: RunResults, limit: int = 20) -> Table:
 
     metric = results.plan.metric if results.plan else "score"
     table = Table(title=f"Ranked hypotheses ({metric}, higher is better)")
+    best = results.best_model
+    if best is not None and results.best_model_dir:
+        shipped = "ensemble of " if best.kind == "ensemble" else "copy of the leader "
+        table.caption = (
+            f"best model: {shipped}{best.describe_members()} in {results.best_model_dir}"
+        )
     for column in ("rank", "id", "Elo", metric, "prediction", "W-D-L", "families", "statement"):
         table.add_column(column, overflow="fold")
     for r in results.ranking[:limit]:

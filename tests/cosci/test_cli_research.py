@@ -89,6 +89,11 @@ def test_run_pause_review_resume_show(fake_llm: None, tmp_path: Path) -> None:
     assert ids["H2"]["status"] == "rejected" and ids["H3"]["status"] == "tested"
     assert results["best_hypothesis"] in ("H1", "H3")
     assert (out / "best_model" / "model.joblib").is_file() or any((out / "best_model").iterdir())
+    # Two tested HPO hypotheses: best_model/ is their ensemble; the leader stays the leader.
+    best = results["best_model"]
+    assert best["kind"] == "ensemble" and best["leader"] == results["best_hypothesis"]
+    assert set(best["candidates"]) == {"H1", "H3"}
+    assert sum(m["weight"] for m in best["members"]) == pytest.approx(1.0, abs=1e-5)
     report = (out / "report.md").read_text()
     assert "## Ranking" in report and "Watch the scaling." in report and "not today" in report
 
