@@ -302,6 +302,15 @@ def review(
     interactive: Annotated[
         bool, typer.Option("--interactive", "-i", help="Ask about each proposal.")
     ] = False,
+    web: Annotated[
+        bool, typer.Option("--web", help="Decide on a local web page (127.0.0.1 only).")
+    ] = False,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port of the --web page (0: any free one).")
+    ] = 0,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="With --web: print the URL, open no browser.")
+    ] = False,
 ) -> None:
     """Approve, edit or reject the proposals of a paused run; add hypotheses and reviews."""
     from agents import CoScientistError, ResearchRun
@@ -317,6 +326,26 @@ def review(
         )
     _out.print(proposals_table(run.state(), request.hypothesis_ids))
     flags = approve or reject or edit_statement or edit_families or edit_spec or add or note
+    if web:
+        from cosci._review_web import serve_review
+
+        if decisions is not None or flags or approve_all or reject_rest or interactive:
+            raise CoScientistError("--web takes no other decisions: make them on the page")
+        saved = serve_review(
+            run,
+            port=port,
+            open_browser=not no_browser,
+            say=lambda text: _out.print(text, markup=False, highlight=False, soft_wrap=True),
+        )
+        if saved is None:
+            _out.print("Stopped; nothing was saved.")
+            raise typer.Exit(130)
+        _out.print(f"Decisions saved to {saved}.")
+        if resume_now:
+            _drive(run)
+        else:
+            _out.print(f"Continue with `cosci resume {run.dir}`.")
+        return
     if decisions is not None:
         chosen = load_decisions(decisions)
     elif flags or approve_all or reject_rest:
