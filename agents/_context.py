@@ -23,6 +23,18 @@ class RunContext(BaseModel):
     trials_per_experiment: int = Field(default=8, ge=2, le=10_000)
     experiment_time_s: float = Field(default=60.0, gt=0)
     time_budget_s: float | None = Field(default=600.0, gt=0)
+    """Total compute seconds (experiments plus LLM); None: rounds and Elo stability end
+    the run. With a budget, the last round's experiments share all the time left."""
+    fill_time_budget: bool = True
+    """With a time budget, let time end the last round's experiments: their trial limits
+    are raised (see ``agents._budget.LAST_ROUND_TRIAL_FACTOR``) so a fast search keeps
+    going until its share of the time left is spent. False: the budget is only a ceiling
+    and the allocated trials end them (e.g. for small runs that must replay exactly)."""
+    llm_share: float | None = Field(default=0.25, gt=0, le=1)
+    """Most of ``time_budget_s`` the LLM may take: a round opens only if the LLM seconds
+    so far plus those a round is expected to take (and the closing overview) stay within
+    ``llm_share * time_budget_s``. The first round always runs. None: no cap; ignored
+    without a time budget."""
     max_experiments_per_round: int | None = Field(default=None, ge=1)
     """None: every approved hypothesis is tested in the round it is approved."""
     folds: int = Field(default=3, ge=2, le=20)

@@ -66,7 +66,10 @@ class ResearchState(TypedDict, total=False):
     meta_reviews: Annotated[list[MetaReview], operator.add]
     """One per round; the last one feeds the next round's prompts."""
     allocation: dict[str, int]
-    """Trials given to each hypothesis funded this round."""
+    """Trial limit of each hypothesis funded this round."""
+    allocation_s: dict[str, float]
+    """Time cap (seconds) of each hypothesis funded this round; in the last round of a
+    time-budgeted run these share all the time left."""
     warm_starts: list[TrialConfig]
     """Best configurations on similar past data sets, fetched once per round."""
     llm_failure_streak: int
@@ -76,7 +79,9 @@ class ResearchState(TypedDict, total=False):
     spent_s: Annotated[float, operator.add]
     """Compute seconds spent so far (experiments and LLM), summed across resumes."""
     llm_s_by_round: Annotated[dict[int, float], add_by_key]
-    """Seconds spent inside the LLM in each round (the supervisor's cost estimate)."""
+    """Seconds spent inside the LLM in each round; key 0 is the plan (with the loading of
+    a local model). The supervisor prices further rounds and enforces the LLM share cap
+    from these."""
     stop_reason: str | None
     """Why the run ended (rounds done, time budget, Elo stable); None while it runs."""
     overview: str | None

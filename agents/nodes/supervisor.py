@@ -8,7 +8,16 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from agents._budget import allocate_trials
+from agents._budget import (
+    LAST_ROUND_TRIAL_FACTOR,
+    MAX_TRIALS,
+    MIN_EXPERIMENT_S,
+    LLMOutlook,
+    allocate_trials,
+    llm_outlook,
+    next_round_blocker,
+    share_seconds,
+)
 from agents._context import RunContext
 from agents._guard import CoScientistError, LLMGuard
 from agents._messages import ExperimentTask, ResearchPlan
@@ -40,9 +49,8 @@ _METRIC_WORDS: tuple[tuple[str, str], ...] = (
     (r"\br2\b|r\^2|r-squared", "r2"),
 )
 DEFAULT_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse"}
-ROUND_COST_FACTOR = 2.0
-"""A new round opens only if the time left is at least this many times the LLM seconds of
-the last round, so that a round can still give experiments as much time as the LLM."""
+PLAN_ROUND = 0
+"""``llm_s_by_round`` key of the plan's LLM time: spent, but not the size of a round."""
 
 
 def goal_warnings(goal: str, task: str, target: str, llm_reading: str | None) -> list[str]:
@@ -107,7 +115,14 @@ def plan(
             f"metric {ctx.metric!r} does not apply to {task} data; valid: "
             f"{', '.join(metric_names(task))}"
         )
-    guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
+    # Booked as round 0: the first call also loads a local model, which no later round
+    # pays again, so it must not inflate the supervisor's estimate of a round's LLM cost.
+    guard = LLMGuard(
+        llm,
+        streak=state.get("llm_failure_streak", 0),
+        limit=ctx.max_llm_failures_in_a_row,
+        round_=PLAN_ROUND,
+    )
     draft = guard.ask(
         "supervisor",
         plan_draft_model(task),
@@ -126,6 +141,7 @@ def plan(
         constraints=[
             f"{ctx.folds}-fold cross-validation, seed {ctx.seed}, same folds for every experiment",
             f"about {ctx.trials_per_experiment} trials per experiment",
+            *_time_constraints(ctx),
         ],
         warnings=goal_warnings(goal, task, profile.target, draft.goal_asks_for if draft else None),
         dataset=profile.describe(),
@@ -149,6 +165,15 @@ def plan(
     return updates
 
 
+def _time_constraints(ctx: RunContext) -> list[str]:
+    if ctx.time_budget_s is None:
+        return []
+    out = [f"{ctx.time_budget_s:g} s of compute in all; the last round's experiments use the rest"]
+    if ctx.llm_share is not None:
+        out.append(f"LLM time at most {ctx.llm_share:.0%} of it")
+    return out
+
+
 def _fits(config: TrialConfig, spec: ExperimentSpec) -> bool:
     """Whether a warm-start configuration lies inside the spec's search space."""
     spaces = {m.family: m for m in spec.models}
@@ -159,62 +184,137 @@ def _fits(config: TrialConfig, spec: ExperimentSpec) -> bool:
     return all(name in resolved and resolved[name].contains(v) for name, v in config.params.items())
 
 
+def expected_llm_calls(ctx: RunContext) -> int:
+    """Nominal LLM calls of a round: one to write and one to review each new hypothesis or
+    child, one per judged match, the meta-review. Rule-made hypotheses skip a review and a
+    debate takes three calls, so the true count varies; counting debates as one call makes
+    the per-call estimate err high, which keeps the end-of-run reserve on the safe side."""
+    later = max(1, ctx.hypotheses_per_round - ctx.children_per_round) + ctx.children_per_round
+    made = max(ctx.hypotheses_per_round, later)
+    return 2 * made + ctx.llm_matches_per_round + 1
+
+
+def outlook(state: ResearchState, ctx: RunContext, *, round_done: bool) -> LLMOutlook:
+    """The run's LLM cost so far and expected, from the state alone (so a resumed run
+    decides as the original would have)."""
+    return llm_outlook(
+        state.get("llm_s_by_round", {}),
+        current_round=state.get("round", 1),
+        round_done=round_done,
+        calls_per_round=expected_llm_calls(ctx),
+    )
+
+
+def round_time(
+    state: ResearchState, ctx: RunContext, trials: dict[str, int]
+) -> tuple[dict[str, int], dict[str, float], str | None]:
+    """(trial limits, time caps, why this round is the last or None) for a round's funded
+    hypotheses, from the state alone.
+
+    Without a time budget: the trials as given, each with the time cap of an average
+    experiment scaled by its share (``experiment_time_s * n / trials_per_experiment``).
+    With one, those caps are first cut to the time left after the end-of-run LLM reserve
+    (meta-review and overview). If no round can follow this one (the rounds limit, the
+    LLM share cap, or too little time left after it for another round's LLM work), this
+    is the last round: the experiments share all the time left less that reserve, in
+    proportion to their trials, and (with ``fill_time_budget``) their trial limits are
+    multiplied by :data:`LAST_ROUND_TRIAL_FACTOR` so that time, not trials, ends them.
+    """
+    usual = {h: ctx.experiment_time_s * n / ctx.trials_per_experiment for h, n in trials.items()}
+    if ctx.time_budget_s is None or not trials:
+        return trials, {h: max(MIN_EXPERIMENT_S, t) for h, t in usual.items()}, None
+    cost = outlook(state, ctx, round_done=False)
+    spent = state.get("spent_s", 0.0)
+    available = max(ctx.time_budget_s - spent - cost.end_reserve_s, 0.0)
+    shares = share_seconds(trials, available)
+    capped = {h: max(MIN_EXPERIMENT_S, min(usual[h], shares[h])) for h in trials}
+    current = state.get("round", 1)
+    if current >= ctx.rounds:
+        last: str | None = f"round {current} of {ctx.rounds}"
+    else:
+        last = next_round_blocker(
+            time_budget_s=ctx.time_budget_s,
+            llm_share=ctx.llm_share,
+            llm_spent_s=cost.spent_s + cost.call_s,
+            left_s=ctx.time_budget_s - spent - cost.call_s - sum(capped.values()),
+            outlook=cost,
+        )
+    if last is None:
+        return trials, capped, None
+    if ctx.fill_time_budget:
+        trials = {h: min(MAX_TRIALS, n * LAST_ROUND_TRIAL_FACTOR) for h, n in trials.items()}
+    return trials, shares, last
+
+
 def allocate(
     state: ResearchState, runtime: Runtime[RunContext], *, tools: Toolbox
 ) -> dict[str, Any]:
     """Spread the round's trials over approved, untested hypotheses (promising and
-    uncertain ones first) and fetch warm starts from similar past runs."""
+    uncertain ones first), give each a time cap (all the time left in the last round),
+    and fetch warm starts from similar past runs."""
     ctx = runtime.context
     hypotheses = state.get("hypotheses", {})
     waiting = sorted(h.id for h in hypotheses.values() if h.status == "approved")
-    over = ctx.time_budget_s is not None and state.get("spent_s", 0.0) >= ctx.time_budget_s
-    # The first round is always tested: a run that measured nothing has answered nothing.
-    if over and state.get("round", 1) > 1:
-        emit(runtime, "warning", "time budget spent: no more experiments", agent="supervisor")
-        return {"allocation": {}, "warm_starts": []}
+    nothing: dict[str, Any] = {"allocation": {}, "allocation_s": {}, "warm_starts": []}
+    n_funded = len(waiting)
+    if ctx.max_experiments_per_round is not None:
+        n_funded = min(n_funded, ctx.max_experiments_per_round)
+    if ctx.time_budget_s is not None:
+        reserve = outlook(state, ctx, round_done=False).end_reserve_s
+        available = ctx.time_budget_s - state.get("spent_s", 0.0) - reserve
+        # The first round is always tested: a run that measured nothing has answered nothing.
+        if available < MIN_EXPERIMENT_S and state.get("round", 1) > 1:
+            emit(runtime, "warning", "time budget spent: no more experiments", agent="supervisor")
+            return nothing
+        n_funded = min(n_funded, max(1, int(available // MIN_EXPERIMENT_S)))
     played: dict[str, int] = {}
     for match in state.get("matches", []):
         played[match.a] = played.get(match.a, 0) + 1
         played[match.b] = played.get(match.b, 0) + 1
-    n_funded = len(waiting)
-    if ctx.max_experiments_per_round is not None:
-        n_funded = min(n_funded, ctx.max_experiments_per_round)
-    allocation = allocate_trials(
+    trials = allocate_trials(
         waiting,
         ctx.trials_per_experiment * n_funded,
         elo=state.get("elo", {}),
         n_matches=played,
-        max_experiments=ctx.max_experiments_per_round,
+        max_experiments=n_funded,
         min_trials=2,
     )
-    similar = tools.similar_runs(state["profile"], ctx.warm_start_configs) if allocation else []
+    if not trials:
+        return nothing
+    trials, seconds, last = round_time(state, ctx, trials)
+    similar = tools.similar_runs(state["profile"], ctx.warm_start_configs)
     warm = [s.best_config for s in similar if s.best_config is not None]
-    if allocation:
-        summary = ", ".join(f"{h}: {n} trials" for h, n in sorted(allocation.items()))
-        emit(runtime, "agent", f"budget: {summary}", agent="supervisor")
-    return {"allocation": allocation, "warm_starts": warm}
+    if last is not None:
+        how = (
+            f", trial limits x{LAST_ROUND_TRIAL_FACTOR} so time ends them"
+            if ctx.fill_time_budget
+            else ""
+        )
+        emit(
+            runtime,
+            "agent",
+            f"last round ({last}): the experiments share the remaining "
+            f"{sum(seconds.values()):.0f} s{how}",
+            agent="supervisor",
+        )
+    summary = ", ".join(f"{h}: {n} trials, {seconds[h]:.0f} s" for h, n in sorted(trials.items()))
+    emit(runtime, "agent", f"budget: {summary}", agent="supervisor")
+    return {"allocation": trials, "allocation_s": seconds, "warm_starts": warm}
 
 
 def route_experiments(state: ResearchState, runtime: Runtime[RunContext]) -> list[Send] | str:
     """One Send per funded hypothesis, so each finished experiment is saved on its own."""
-    ctx = runtime.context
     allocation = state.get("allocation", {})
     if not allocation:
         return "observe"
+    seconds = state.get("allocation_s") or {}
+    if set(seconds) != set(allocation):
+        # A checkpoint written before time caps were kept in the state.
+        seconds = round_time(state, runtime.context, allocation)[1]
     sends = []
-    total = sum(allocation.values())
-    left = None
-    if ctx.time_budget_s is not None:
-        left = ctx.time_budget_s - state.get("spent_s", 0.0)
     for hid in sorted(allocation, key=lambda h: int(h.lstrip("H") or 0)):
         h = state["hypotheses"][hid]
-        n = allocation[hid]
-        time_cap = ctx.experiment_time_s * n / ctx.trials_per_experiment
-        if left is not None:
-            # Trials are the budget; the cap only keeps a slow search inside the run's time.
-            time_cap = min(time_cap, max(left, 0.0) * n / total)
-        time_cap = max(10.0, time_cap)
-        spec = with_budget(h.experiment, n, time_cap)
+        spec = with_budget(h.experiment, allocation[hid], seconds[hid])
         warm = [c for c in state.get("warm_starts", []) if _fits(c, spec)]
         sends.append(
             Send(
@@ -226,18 +326,29 @@ def route_experiments(state: ResearchState, runtime: Runtime[RunContext]) -> lis
 
 
 def stop_reason(state: ResearchState, ctx: RunContext) -> str | None:
-    """Why the run should end now, or None to go on."""
+    """Why the run should end now, or None to go on.
+
+    In order: the time budget spent; no room for another round (the LLM share cap, or too
+    little time left for a round's LLM work and as much again for experiments; see
+    :func:`agents._budget.next_round_blocker`, the same test :func:`round_time` applies
+    when it funds a round); the rounds done; Elo ratings stable with the same leader.
+    """
     current = state.get("round", 1)
     if ctx.time_budget_s is not None:
         left = ctx.time_budget_s - state.get("spent_s", 0.0)
         if left <= 0:
             return f"time budget of {ctx.time_budget_s:g} s spent"
-        llm_s = state.get("llm_s_by_round", {}).get(current, 0.0)
-        if current < ctx.rounds and left < ROUND_COST_FACTOR * llm_s:
-            return (
-                f"time budget nearly spent: {left:.0f} s left, and a round's LLM work alone "
-                f"took {llm_s:.0f} s"
+        if current < ctx.rounds:
+            cost = outlook(state, ctx, round_done=True)
+            blocker = next_round_blocker(
+                time_budget_s=ctx.time_budget_s,
+                llm_share=ctx.llm_share,
+                llm_spent_s=cost.spent_s,
+                left_s=left,
+                outlook=cost,
             )
+            if blocker is not None:
+                return blocker
     if current >= ctx.rounds:
         return f"completed {current} round(s)"
     snapshots = [s for s in state.get("elo_history", []) if s.phase == "results"]

@@ -1,8 +1,30 @@
-"""The supervisor's deterministic reading of a goal and its stopping rules."""
+"""The supervisor's deterministic reading of a goal, its stopping rules and how it spends
+a time budget (unit tests, and whole runs on a simulated clock)."""
 
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import agents._guard
+from agents import ResearchRun, RunConfig
+from agents._budget import LAST_ROUND_TRIAL_FACTOR, MIN_EXPERIMENT_S
 from agents._context import RunContext
-from agents._messages import EloSnapshot
-from agents.nodes.supervisor import goal_warnings, metric_named_in, stop_reason
+from agents._messages import DatasetProfile, EloSnapshot
+from agents.nodes.supervisor import (
+    goal_warnings,
+    metric_named_in,
+    outlook,
+    round_time,
+    route_experiments,
+    stop_reason,
+)
+from automl_backend import ExperimentResult, ExperimentSpec, TrialConfig
+from tools import Toolbox
 
 
 def test_regression_goal_on_class_target_is_flagged() -> None:
@@ -71,8 +93,282 @@ def test_stop_rules() -> None:
 
 
 def test_no_new_round_when_the_time_left_cannot_pay_for_more_than_the_llm() -> None:
-    ctx = RunContext(rounds=5, time_budget_s=300)
+    ctx = RunContext(rounds=5, time_budget_s=300, llm_share=None)
     state = {"round": 2, "spent_s": 200.0, "llm_s_by_round": {1: 30.0, 2: 60.0}}
-    assert "nearly spent" in stop_reason(state, ctx)  # 100 s left < 2 x 60 s
+    assert "nearly spent" in stop_reason(state, ctx)  # 100 s left < 2 x 60 s + overview
     state["llm_s_by_round"] = {2: 40.0}
     assert stop_reason(state, ctx) is None
+
+
+# ------------------------------------------------------------------ spending a time budget
+
+# The benchmark's settings (bench/agents.py): 10 nominal LLM calls a round.
+BENCH: dict[str, Any] = {
+    "rounds": 50,
+    "hypotheses_per_round": 4,
+    "children_per_round": 1,
+    "trials_per_experiment": 60,
+    "experiment_time_s": 60.0,
+    "time_budget_s": 300.0,
+    "llm_matches_per_round": 1,
+    "debate_top_k": 1,
+    "folds": 3,
+    "auto_approve": True,
+}
+TRIALS = {"H1": 90, "H2": 60, "H3": 50, "H4": 40}
+# Round 1 before its experiments: plan 10 s, 45 s of round-1 LLM work (5 s a call).
+OPEN_ROUND = {"round": 1, "spent_s": 60.0, "llm_s_by_round": {0: 10.0, 1: 45.0}}
+
+
+def test_the_share_cap_makes_a_round_the_last_and_it_takes_the_rest() -> None:
+    ctx = RunContext(**BENCH)
+    trials, seconds, last = round_time(OPEN_ROUND, ctx, TRIALS)
+    # 55 s + meta-review 5 + another round 50 + overview 5 > 25 % of 300 s.
+    assert last is not None and last.startswith("LLM share cap:")
+    reserve = outlook(OPEN_ROUND, ctx, round_done=False).end_reserve_s
+    assert reserve == pytest.approx(10.0)  # meta-review and overview, 5 s each
+    assert sum(seconds.values()) == pytest.approx(300.0 - 60.0 - reserve)
+    assert seconds["H1"] / seconds["H4"] == pytest.approx(90 / 40)
+    assert trials == {h: n * LAST_ROUND_TRIAL_FACTOR for h, n in TRIALS.items()}
+
+    # After the round, with the experiments' and the meta-review's seconds booked, the
+    # supervisor stops for the same reason.
+    after = {"round": 1, "spent_s": 60.0 + sum(seconds.values()) + 5.0}
+    after["llm_s_by_round"] = {0: 10.0, 1: 50.0}
+    reason = stop_reason(after, ctx)
+    assert reason is not None and reason.startswith("LLM share cap:")
+
+
+def test_without_the_cap_a_round_with_room_after_it_keeps_its_usual_caps() -> None:
+    ctx = RunContext(**{**BENCH, "time_budget_s": 3000.0, "llm_share": None})
+    trials, seconds, last = round_time(OPEN_ROUND, ctx, TRIALS)
+    assert last is None and trials == TRIALS
+    assert seconds == {h: 60.0 * n / 60 for h, n in TRIALS.items()}
+    after = {**OPEN_ROUND, "spent_s": 60.0 + sum(seconds.values()) + 5.0}
+    assert stop_reason(after, ctx) is None  # and the supervisor agrees
+
+
+def test_a_round_after_which_no_round_fits_in_time_is_the_last() -> None:
+    # 330 s to share; the usual caps (240 s) would leave 95 s, less than 2 x 50 + 5.
+    ctx = RunContext(**{**BENCH, "time_budget_s": 400.0, "llm_share": None})
+    trials, seconds, last = round_time(OPEN_ROUND, ctx, TRIALS)
+    assert last is not None and last.startswith("time budget nearly spent")
+    assert sum(seconds.values()) == pytest.approx(400.0 - 60.0 - 10.0)
+    assert trials["H1"] == 90 * LAST_ROUND_TRIAL_FACTOR
+
+
+def test_the_rounds_limit_makes_the_last_round_take_the_rest() -> None:
+    ctx = RunContext(**{**BENCH, "rounds": 1, "time_budget_s": 3000.0, "llm_share": None})
+    trials, seconds, last = round_time(OPEN_ROUND, ctx, TRIALS)
+    assert last == "round 1 of 1"
+    assert sum(seconds.values()) == pytest.approx(3000.0 - 60.0 - 10.0)
+    assert trials["H4"] == 40 * LAST_ROUND_TRIAL_FACTOR
+    # A budget that is only a ceiling: the same time caps, the allocated trials end them.
+    ceiling = ctx.model_copy(update={"fill_time_budget": False})
+    assert round_time(OPEN_ROUND, ceiling, TRIALS) == (TRIALS, seconds, last)
+
+
+def test_without_a_time_budget_nothing_changes() -> None:
+    ctx = RunContext(**{**BENCH, "rounds": 1, "time_budget_s": None})
+    trials, seconds, last = round_time(OPEN_ROUND, ctx, {**TRIALS, "H5": 6})
+    assert last is None and trials == {**TRIALS, "H5": 6}
+    assert seconds == {**{h: float(n) for h, n in TRIALS.items()}, "H5": MIN_EXPERIMENT_S}
+    # However much the LLM took, the cap needs a budget to apply.
+    heavy = {"round": 1, "spent_s": 1e6, "llm_s_by_round": {0: 1e5, 1: 1e5}}
+    assert stop_reason(heavy, RunContext(**{**BENCH, "time_budget_s": None})) is None
+
+
+def test_the_share_cap_stops_the_run_between_rounds() -> None:
+    state = {"round": 1, "spent_s": 100.0, "llm_s_by_round": {0: 10.0, 1: 60.0}}
+    reason = stop_reason(state, RunContext(**BENCH))
+    assert reason is not None and reason.startswith("LLM share cap:")
+    assert stop_reason(state, RunContext(**{**BENCH, "llm_share": None})) is None
+    assert stop_reason(state, RunContext(**{**BENCH, "llm_share": 0.5})) is None
+
+
+def test_experiments_get_the_time_caps_kept_in_the_state() -> None:
+    ctx = RunContext(**BENCH)
+    h = _tested("H1").model_copy(update={"status": "approved", "result": None})
+    state: dict[str, Any] = {
+        **OPEN_ROUND,
+        "hypotheses": {"H1": h},
+        "allocation": {"H1": 600},
+        "allocation_s": {"H1": 123.0},
+        "profile": DatasetProfile.model_construct(name="tiny", task="binary"),
+    }
+    runtime = SimpleNamespace(context=ctx)
+    (send,) = route_experiments(state, runtime)  # type: ignore[arg-type]
+    budget = send.arg.spec.budget
+    assert (budget.n_trials, budget.time_s) == (600, 123.0)
+    # A checkpoint from before the caps were kept: recomputed from the state alone.
+    del state["allocation_s"]
+    (send,) = route_experiments(state, runtime)  # type: ignore[arg-type]
+    assert send.arg.spec.budget.time_s == round_time(state, ctx, {"H1": 600})[1]["H1"]
+
+
+# ---------------------------------------------------------------- whole runs, simulated time
+
+
+class _Clock:
+    """Simulated seconds: LLM calls and experiments advance it, nothing sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+class _ClockedFakeLLM:
+    """FOR TESTS ONLY: the scripted fake LLM, each call "taking" ``call_s`` simulated
+    seconds (plumbing for the budget rules; says nothing about a real model)."""
+
+    def __init__(self, inner: Any, clock: _Clock, call_s: float) -> None:
+        self.inner, self.clock, self.call_s = inner, clock, call_s
+
+    def complete(self, messages: Any, schema: Any = None, **kwargs: Any) -> Any:
+        self.clock.now += self.call_s
+        return self.inner.complete(messages, schema, **kwargs)
+
+
+# Simulated seconds per trial and score. The fast families would finish their usual 60
+# trials in 9-12 s, far inside a 60 s cap; ten times as many fill it.
+_FAMILIES = {
+    "logistic": (0.15, 0.960),
+    "knn": (0.2, 0.930),
+    "random_forest": (1.0, 0.950),
+    "extra_trees": (0.8, 0.955),
+}
+
+
+class _SimulatedToolbox(Toolbox):
+    """FOR TESTS ONLY: a toolbox whose experiments are simulated, not run: each "takes"
+    its trials' seconds or its time cap, whichever is less. ``crash`` names experiments
+    that raise once, as a killed process would stop them."""
+
+    def __init__(self, *args: Any, crash: set[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.crash = set(crash or ())
+        self.specs: dict[str, ExperimentSpec] = {}
+        self.resumed: list[str] = []
+        """Experiments run after a resume (filled by ``_simulated_run``)."""
+
+    def run_experiment(
+        self, name: str, spec: ExperimentSpec, *, warm_start: Any = (), progress: Any = None
+    ) -> ExperimentResult:
+        self.specs[name] = spec
+        if name in self.crash:
+            self.crash.discard(name)
+            raise RuntimeError(f"simulated kill during {name}")
+        family = spec.models[0].family
+        per_trial, score = _FAMILIES.get(family, (2.0, 0.94))
+        time_s, n = spec.budget.time_s or math.inf, spec.budget.n_trials or 1
+        return ExperimentResult(
+            status="ok",
+            metric=spec.metric or "accuracy",
+            best_score=score,
+            fold_scores=[score - 0.01, score, score + 0.01],
+            best_config=TrialConfig(family=family),
+            n_trials=min(n, max(1, int(time_s / per_trial))),
+            fit_time_s=min(time_s, n * per_trial),
+        )
+
+
+def _simulated_run(
+    fakes: Any,
+    run_dir: Path,
+    context: RunContext,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    crash: set[str] | None = None,
+) -> tuple[ResearchRun, _SimulatedToolbox]:
+    clock = _Clock()
+    monkeypatch.setattr(agents._guard, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+    config = RunConfig(
+        goal="Which model family predicts the target best?",
+        data="sklearn:breast_cancer",
+        context=context,
+        use_memory=False,
+    )
+    run = ResearchRun.create(run_dir, config)
+    llm = _ClockedFakeLLM(fakes.ScriptedFakeLLM(), clock, call_s=5.0)
+
+    def toolbox(crash: set[str] | None) -> _SimulatedToolbox:
+        return _SimulatedToolbox(
+            config.data, run_dir=run.dir, embed=fakes.hash_embed, run_name="sim", crash=crash
+        )
+
+    tools = toolbox(crash)
+    try:
+        list(run.advance(llm, tools))
+    except RuntimeError as exc:
+        assert "simulated kill" in str(exc)
+        state = ResearchRun.open(run_dir).state()
+        resumed = toolbox(None)
+        list(ResearchRun.open(run_dir).advance(llm, resumed))
+        for name, spec in resumed.specs.items():
+            assert spec.budget.n_trials == state["allocation"][name]
+            assert spec.budget.time_s == state["allocation_s"][name]
+        tools.specs.update(resumed.specs)
+        tools.resumed = sorted(resumed.specs)
+    return run, tools
+
+
+def _llm_s(state: dict[str, Any]) -> float:
+    return sum(state["llm_s_by_round"].values())
+
+
+@pytest.fixture
+def capped_run(
+    fakes: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ResearchRun, _SimulatedToolbox]:
+    return _simulated_run(fakes, tmp_path / "run", RunContext(**BENCH), monkeypatch)
+
+
+def test_a_capped_run_keeps_the_llm_share_and_spends_the_whole_budget(
+    capped_run: tuple[ResearchRun, _SimulatedToolbox],
+) -> None:
+    run, tools = capped_run
+    state = run.state()
+    assert run.status() == "finished"
+    assert state["stop_reason"].startswith("LLM share cap:")
+    assert state["round"] == 1
+    assert _llm_s(state) <= 0.25 * 300.0
+    # Every second not held back for the closing LLM work went to experiments ...
+    assert 300.0 - 15.0 <= state["spent_s"] <= 300.0
+    # ... because time, not trials, ended them, the fast families included.
+    for name in state["allocation"]:
+        result = state["hypotheses"][name].result
+        assert result.fit_time_s == pytest.approx(tools.specs[name].budget.time_s)
+
+
+def test_without_the_cap_the_same_run_goes_on_and_the_llm_takes_more(
+    fakes: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shorter experiments leave room for more rounds; only time ends the run.
+    settings = {**BENCH, "experiment_time_s": 20.0, "llm_share": None, "elo_stable_delta": 0.0}
+    run, _ = _simulated_run(fakes, tmp_path / "run", RunContext(**settings), monkeypatch)
+    state = run.state()
+    assert state["round"] >= 2
+    assert _llm_s(state) > 0.25 * 300.0
+    assert state["stop_reason"].startswith("time budget nearly spent")
+    assert 300.0 - 15.0 <= state["spent_s"] <= 300.0  # its last round took the rest too
+    capped = RunContext(**{**settings, "llm_share": 0.25})
+    run, _ = _simulated_run(fakes, tmp_path / "capped", capped, monkeypatch)
+    assert run.state()["round"] == 1 and _llm_s(run.state()) <= 0.25 * 300.0
+
+
+def test_a_run_killed_during_its_experiments_resumes_with_the_same_budget(
+    fakes: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capped_run: tuple[ResearchRun, _SimulatedToolbox],
+) -> None:
+    run, tools = _simulated_run(
+        fakes, tmp_path / "killed", RunContext(**BENCH), monkeypatch, crash={"H2"}
+    )
+    # H2 was killed and ran again (its siblings too, if the kill stopped them first).
+    assert "H2" in tools.resumed
+    again, straight = run.state(), capped_run[0].state()
+    for key in ("stop_reason", "allocation", "allocation_s", "llm_s_by_round", "spent_s"):
+        assert again[key] == straight[key], key
