@@ -206,6 +206,19 @@ def run(
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds.")] = 5,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     metric: Annotated[str | None, typer.Option(help="Override the plan's metric.")] = None,
+    llm_share: Annotated[
+        float,
+        typer.Option(
+            min=0.01, max=1.0, help="Largest share of the time budget the LLM may take (1: no cap)."
+        ),
+    ] = 0.25,
+    fill_budget: Annotated[
+        bool,
+        typer.Option(
+            "--fill-budget/--no-fill-budget",
+            help="Let the last round's experiments use all the time left.",
+        ),
+    ] = True,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Do not pause for review.")
     ] = False,
@@ -246,6 +259,8 @@ def run(
             seed=seed,
             metric=metric,
             auto_approve=auto_approve,
+            llm_share=None if llm_share >= 1.0 else llm_share,
+            fill_time_budget=fill_budget,
         )
     except ValueError as exc:
         raise CoScientistError(f"invalid run settings: {exc}") from None
@@ -272,6 +287,10 @@ def demo(
         auto_approve=True,
         llm_matches_per_round=2,
         debate_top_k=1,
+        # A demo shows every agent at work in a few minutes: two full rounds (so evolution
+        # runs), no LLM-share cap, and no stretching of the last round to the budget.
+        llm_share=None,
+        fill_time_budget=False,
     )
     _out.print(f"[bold]Demo:[/] {DEMO_GOAL} (sklearn:breast_cancer, embedded SmolLM2-135M)")
     _start(DEMO_GOAL, "sklearn:breast_cancer", None, context, out, True)

@@ -19,7 +19,9 @@ from agents.llm import RecordingLLM
 from cosci.cli import app
 
 COSCI = Path(sys.executable).with_name("cosci")
-TINY = ["--trials", "2", "--folds", "3", "--time-budget", "900", "--no-memory"]
+TINY = [
+    "--trials", "2", "--folds", "3", "--time-budget", "900", "--no-fill-budget", "--no-memory"
+]  # fmt: skip
 
 
 def _fakes() -> ModuleType:
