@@ -7,7 +7,10 @@ the other (or side by side with ``--parallel``), each with one thread:
 - ``backend``: ``run_spec`` with the default spec (all default families) and ``time_s = B``;
 - ``cosci``: a co-scientist run with the embedded SmolLM2-135M, auto-approved, memory off
   (every data set starts cold), compute budget ``B`` (experiments plus LLM time; rounds are
-  not limited, the budget ends the run); its best model is the tournament leader's.
+  not limited: the budget and the default 25 % LLM-share cap end the run, and the last
+  round's experiments use the time left); its best model is ``best_model/``, the ensemble
+  selected over the tested hypotheses' models (the Elo leader's own model when combining
+  is impossible).
 
 Reported per data set: test error of each best model, the co-scientist's wall time and the
 share of it spent inside the LLM, and Kendall's tau-b between the final Elo ratings of the
@@ -135,6 +138,10 @@ def _run_cosci(train: Any, test: Any, budget: float, workdir: Path) -> dict[str,
         ),
         "kendall_tau": kendall_tau(elo, tested),
         "best": results.best_hypothesis,
+        "best_model": (
+            results.best_model.describe_members() if results.best_model is not None else None
+        ),
+        "best_model_kind": results.best_model.kind if results.best_model is not None else None,
         "stop_reason": results.stop_reason,
     }
 
