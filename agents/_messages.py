@@ -159,6 +159,9 @@ class Match(BaseModel):
     prob_b: float | None = None
     elo_before: tuple[float, float]
     elo_after: tuple[float, float]
+    anchor: str | None = None
+    """LLM-judged: the side that was already tested, whose rating the judgement left as it
+    was (measurements overrule opinions); None when both sides moved."""
 
 
 class EloSnapshot(BaseModel):
@@ -168,6 +171,9 @@ class EloSnapshot(BaseModel):
     round: int = Field(ge=0)
     phase: Literal["proposals", "results"]
     ratings: dict[str, float]
+    superseded: dict[str, float] = Field(default_factory=dict)
+    """Pre-test, LLM-derived ratings that this pass replaced by ratings rebuilt from
+    measured matches alone (hypotheses that became tested since the last pass)."""
 
 
 class MetaReview(BaseModel):

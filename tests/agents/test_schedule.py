@@ -56,3 +56,52 @@ def test_leaders_need_a_rating_above_the_median() -> None:
 
     assert leaders({"H1": 1200.0, "H2": 1200.0}, 2) == []
     assert leaders({"H1": 1210.0, "H2": 1200.0, "H3": 1190.0}, 2) == ["H1"]
+
+
+def test_standings_break_equal_elo_by_measured_score_then_creation_order() -> None:
+    from agents._schedule import standings
+
+    elo = {"H10": 1200.0, "H2": 1200.0, "H3": 1200.0, "H4": 1216.0, "H5": 1200.0}
+    scores = {"H10": 0.81, "H2": 0.79, "H3": 0.81, "H4": 0.70}
+    # H4 leads on Elo despite its score; H3 and H10 tie on score too, so the older H3
+    # comes first; H5 has no measured score and comes last among the 1200s.
+    assert standings(elo, scores) == ["H4", "H3", "H10", "H2", "H5"]
+    assert standings({"H10": 1200.0, "H9": 1200.0}) == ["H9", "H10"]
+
+
+def test_leaders_and_top_by_elo_use_the_same_tie_break() -> None:
+    from agents._schedule import leaders
+
+    elo = {"H1": 1216.0, "H2": 1216.0, "H3": 1184.0, "H4": 1184.0}
+    scores = {"H1": 0.80, "H2": 0.90}
+    assert top_by_elo(elo, 1, scores) == ["H2"]
+    assert leaders(elo, 1, scores) == ["H2"]
+
+
+def test_leader_order_rank_only_tested_hypotheses() -> None:
+    from agents._messages import Hypothesis, Prediction
+    from agents._schedule import leader_order
+    from automl_backend import ExperimentResult, ExperimentSpec
+
+    def hypothesis(hid: str, score: float | None) -> Hypothesis:
+        result = None
+        if score is not None:
+            result = ExperimentResult(
+                status="ok", metric="accuracy", best_score=score, fold_scores=[score] * 3
+            )
+        return Hypothesis(
+            id=hid,
+            round=1,
+            origin="generation",
+            statement="s",
+            prediction=Prediction(comparator="better", margin=0.01, baseline="b"),
+            experiment=ExperimentSpec.for_families(["knn"]),
+            status="tested" if result else "approved",
+            result=result,
+        )
+
+    hypotheses = {"H1": hypothesis("H1", 0.7), "H2": hypothesis("H2", 0.9)}
+    hypotheses["H3"] = hypothesis("H3", None)  # untested, highest Elo: not a candidate
+    elo = {"H1": 1200.0, "H2": 1200.0, "H3": 1300.0}
+    assert leader_order(hypotheses, elo) == ["H2", "H1"]
+    assert leader_order(hypotheses, {}) == ["H2", "H1"]  # unrated counts as 1200
