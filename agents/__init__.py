@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     "build_graph": "graph",
+    "leader_order": "_schedule",
     "RunContext": "_context",
     "ResearchState": "_state",
     "Budgets": "_messages",
@@ -69,6 +70,7 @@ __all__ = [
     "cluster_ids",
     "compare_fold_scores",
     "elo_update",
+    "leader_order",
     "nearest_duplicate",
     "open_checkpointer",
     "schedule_matches",
@@ -99,7 +101,7 @@ if TYPE_CHECKING:
         Review,
     )
     from agents._paired import compare_fold_scores
-    from agents._schedule import schedule_matches
+    from agents._schedule import leader_order, schedule_matches
     from agents._session import ResearchRun, RunConfig
     from agents._similarity import cluster_ids, nearest_duplicate
     from agents._state import ResearchState

@@ -208,7 +208,7 @@ def plot_elo(history: list[EloSnapshot], path: Path) -> Path | None:
     ax.axhline(1200, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(history)), labels, rotation=30, ha="right")
     ax.set_ylabel("Elo")
-    ax.set_title("Elo over rounds (pre: LLM-judged proposals, post: measured results)")
+    ax.set_title("Elo over rounds (pre: LLM-judged proposals; post: tested, measured only)")
     ax.legend(ncol=2, fontsize="small", loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from agents._context import RunContext
 from agents._guard import LLMGuard
 from agents._messages import Hypothesis, ResearchPlan
+from agents._schedule import leader_order
 from agents._schemas import EVOLUTION_OPERATORS, evolution_draft_model
 from agents._specs import (
     build_spec,
@@ -134,9 +135,7 @@ def evolve(state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient
     ctx = runtime.context
     hypotheses = state.get("hypotheses", {})
     elo = state.get("elo", {})
-    tested = sorted(
-        (h for h in hypotheses.values() if h.tested), key=lambda h: (-elo.get(h.id, 0.0), h.id)
-    )
+    tested = [hypotheses[h] for h in leader_order(hypotheses, elo)]
     if ctx.children_per_round == 0 or not tested:
         return {}
     plan = state["plan"]

@@ -14,6 +14,7 @@ from langgraph.runtime import Runtime
 from agents._context import RunContext
 from agents._guard import LLMGuard
 from agents._messages import Hypothesis, MetaReview
+from agents._schedule import leader_order
 from agents._schemas import MetaReviewDraft, OverviewDraft
 from agents._specs import untried_families
 from agents._state import ResearchState
@@ -22,15 +23,10 @@ from agents.nodes._text import bullet_list, emit
 
 
 def leader(state: ResearchState) -> Hypothesis | None:
-    """The tested hypothesis with the highest Elo (ties: higher score, then id)."""
-    elo = state.get("elo", {})
-    tested = [h for h in state.get("hypotheses", {}).values() if h.tested]
-    if not tested:
-        return None
-    return max(
-        tested,
-        key=lambda h: (elo.get(h.id, 0.0), h.result.best_score if h.result else 0.0, h.id),
-    )
+    """The tested hypothesis with the highest Elo (ties: higher score, then earlier id)."""
+    hypotheses = state.get("hypotheses", {})
+    order = leader_order(hypotheses, state.get("elo", {}))
+    return hypotheses[order[0]] if order else None
 
 
 def round_facts(state: ResearchState, round_: int | None) -> list[str]:

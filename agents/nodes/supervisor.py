@@ -21,6 +21,7 @@ from agents._budget import (
 from agents._context import RunContext
 from agents._guard import CoScientistError, LLMGuard
 from agents._messages import ExperimentTask, ResearchPlan
+from agents._schedule import measured_scores, standings
 from agents._schemas import plan_draft_model
 from agents._specs import BASELINE_FAMILY, baseline_spec, with_budget
 from agents._state import ResearchState
@@ -359,8 +360,9 @@ def stop_reason(state: ResearchState, ctx: RunContext) -> str | None:
         waiting = any(h.status == "approved" for h in state["hypotheses"].values())
         if common and not waiting:
             moved = max(abs(after[h] - before[h]) for h in common)
-            leader_before = max(common, key=lambda h: (before[h], h))
-            leader_after = max(common, key=lambda h: (after[h], h))
+            scores = measured_scores(state["hypotheses"])
+            leader_before = standings({h: before[h] for h in common}, scores)[0]
+            leader_after = standings({h: after[h] for h in common}, scores)[0]
             if moved < ctx.elo_stable_delta and leader_before == leader_after:
                 return f"Elo ratings stable (largest change {moved:.1f} < {ctx.elo_stable_delta:g})"
     return None
