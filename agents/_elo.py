@@ -8,15 +8,28 @@ hypothesis before its experiment, and its purpose is to steer the experiment bud
 rates a hypothesis only while that hypothesis is untested: in a judged match against a
 tested hypothesis, only the untested side moves (``update_against_anchor``) and the
 tested side is an anchor. Once tested, a hypothesis's rating is rebuilt from measured
-evidence alone: the ratings of all tested hypotheses are the replay, from 1200 and in
-match order, of the measured matches between them (``replay``), so whatever the LLM
-thought of it before is superseded and two hypotheses whose measured matches all drew
-stay level instead of keeping leftover opinion.
+evidence alone: the ratings of all tested hypotheses are fitted to the measured matches
+between them (``fit_ratings``), so whatever the LLM thought of it before is superseded
+and two hypotheses whose measured matches all drew stay level instead of keeping
+leftover opinion.
+
+Online Elo depends on the order of the games: replayed in another order, the same
+results give other ratings, and among hypotheses that mostly drew the order of play
+alone can decide who ranks higher. So the standing ratings of tested hypotheses are the
+maximum a-posteriori fit of Elo's own model (Bradley & Terry 1952 on the Elo scale; a
+draw counts half a win) to all their measured matches at once, which is what Chatbot
+Arena moved to for the same reason (Chiang et al., ICML 2024). Each hypothesis also
+plays one virtual draw against a 1200-rated average, a prior that keeps the fit finite
+when a hypothesis wins every match. Each match still records its own online update
+(``elo_update``) in the history.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+
+import numpy as np
 
 INITIAL_ELO = 1200.0
 """Every hypothesis enters the tournament with this rating."""
@@ -59,20 +72,58 @@ def update_against_anchor(rating: float, anchor: float, score: float, k: float =
     return rating + _delta(rating, anchor, score, k)
 
 
-def replay(
+PRIOR_DRAWS = 1.0
+"""Virtual draws of every tested hypothesis against a 1200-rated average (the fit's prior)."""
+_SCALE = 400.0 / math.log(10.0)
+"""Elo points per unit of log-odds."""
+
+
+def fit_ratings(
     games: Iterable[tuple[str, str, float]],
     players: Iterable[str] = (),
     *,
-    k: float = K_MEASURED,
+    prior_draws: float = PRIOR_DRAWS,
 ) -> dict[str, float]:
-    """Ratings after playing ``games`` (a, b, score of a) in order, everyone from 1200.
+    """Ratings that best explain ``games`` (a, b, score of a) under Elo's logistic model.
 
-    Every id in ``players`` gets a rating, 1200 if it played no game; so does every id
-    that appears in a game.
+    The maximum a-posteriori Bradley-Terry fit on the Elo scale, with ``prior_draws``
+    virtual draws of each player against a 1200-rated average; found by Newton's method
+    (the objective is strictly concave). The result does not depend on the order of
+    ``games``. Players with no game, and players whose games all drew against players at
+    1200, stay at exactly 1200; ratings are rounded to 1/1000 of a point so players with
+    the same record compare equal.
     """
-    ratings = dict.fromkeys(players, INITIAL_ELO)
-    for a, b, score_a in games:
-        ratings[a], ratings[b] = elo_update(
-            ratings.get(a, INITIAL_ELO), ratings.get(b, INITIAL_ELO), score_a, k=k
-        )
-    return ratings
+    if prior_draws <= 0:
+        raise ValueError(f"prior_draws must be positive, got {prior_draws}")
+    played = [(a, b, float(s)) for a, b, s in games]
+    ids = sorted(set(players) | {p for a, b, _ in played for p in (a, b)})
+    if not ids:
+        return {}
+    index = {p: i for i, p in enumerate(ids)}
+    for _, _, s in played:
+        if not 0.0 <= s <= 1.0:
+            raise ValueError(f"a game's score must lie in [0, 1], got {s}")
+    theta = np.zeros(len(ids))
+    for _ in range(100):
+        grad = prior_draws * (0.5 - _sigmoid(theta))
+        curvature = prior_draws * _sigmoid(theta) * (1.0 - _sigmoid(theta))
+        hessian = -np.diag(curvature)
+        for a, b, s in played:
+            i, j = index[a], index[b]
+            p = _sigmoid(theta[i] - theta[j])
+            grad[i] += s - p
+            grad[j] -= s - p
+            w = p * (1.0 - p)
+            hessian[i, i] -= w
+            hessian[j, j] -= w
+            hessian[i, j] += w
+            hessian[j, i] += w
+        step = np.linalg.solve(hessian, grad)
+        theta -= step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    return {p: round(INITIAL_ELO + _SCALE * float(theta[index[p]]), 3) for p in ids}
+
+
+def _sigmoid(x: np.ndarray | float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))

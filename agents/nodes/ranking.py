@@ -9,8 +9,9 @@ steer the budget) and on the results after it (measured matches).
 Measurements overrule opinions (see ``agents._elo``). The LLM rates a hypothesis only
 while it is untested: in a judged match against a tested hypothesis only the untested
 side moves, and the match records the tested side as its ``anchor``. The ratings of
-tested hypotheses are always the replay of the measured matches between them
-(``measured_ratings``); when a hypothesis becomes tested, its pre-test LLM rating is
+tested hypotheses are always fitted to all the measured matches between them at once
+(``measured_ratings``: order-independent, unlike replaying online Elo updates; each
+match still records its own online update); when a hypothesis becomes tested, its pre-test LLM rating is
 superseded, which the ranking pass reports and notes in its Elo snapshot. Everything is
 derived from the checkpointed matches, so a resumed or replayed run rates alike.
 """
@@ -29,7 +30,7 @@ from agents._elo import (
     K_JUDGED,
     K_MEASURED,
     elo_update,
-    replay,
+    fit_ratings,
     update_against_anchor,
 )
 from agents._guard import LLMGuard
@@ -52,8 +53,9 @@ ROPE_POINTS = 0.2
 def measured_ratings(matches: Iterable[Match], tested: Iterable[str]) -> dict[str, float]:
     """Ratings of the tested hypotheses from their measured matches alone.
 
-    The replay, from 1200 and in match order, of every measured match; a tested
-    hypothesis with no measured match yet sits at 1200. LLM-judged matches play no part.
+    The fit of Elo's model to every measured match (``agents._elo.fit_ratings``); a
+    tested hypothesis with no measured match yet sits at 1200. LLM-judged matches play
+    no part, and neither does the order in which the measured matches were played.
     """
     ids = set(tested)
     games = [
@@ -61,7 +63,7 @@ def measured_ratings(matches: Iterable[Match], tested: Iterable[str]) -> dict[st
         for m in sorted(matches, key=lambda m: m.index)
         if m.method == "measured" and m.a in ids and m.b in ids
     ]
-    return replay(games, sorted(ids), k=K_MEASURED)
+    return fit_ratings(games, sorted(ids))
 
 
 def current_ratings(state: ResearchState) -> tuple[dict[str, float], dict[str, float]]:
@@ -314,8 +316,9 @@ def rank_results(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str
 
     First every tested rating is rebuilt from the measured matches so far (a newly tested
     hypothesis drops its LLM-derived rating and enters at 1200), then the new measured
-    matches are played from there, so the result equals the replay of all measured
-    matches. Two fixed results always give the same outcome, so each tested pair meets once.
+    matches are played from there (each records its online update), and finally the
+    tested ratings are refitted to all measured matches. Two fixed results always give
+    the same outcome, so each tested pair meets once.
     """
     ctx = runtime.context
     elo, superseded = current_ratings(state)
@@ -325,7 +328,7 @@ def rank_results(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str
     met = {pair_key(m.a, m.b) for m in measured}
     pairs = [(a, b) for i, a in enumerate(tested) for b in tested[i + 1 :] if (a, b) not in met]
     # Which measured matches are played, and in what order, must not depend on opinions
-    # either (the replay is order-sensitive): schedule on measured ratings and matches only.
+    # either: schedule on measured ratings and matches only.
     chosen = _schedule(
         state,
         runtime,
@@ -336,6 +339,7 @@ def rank_results(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str
         played=_played(measured),
     )
     matches, elo = _play(chosen, state, runtime, None, elo)
+    elo.update(measured_ratings([*measured, *matches], tested))
     snapshot = EloSnapshot(
         round=state.get("round", 1), phase="results", ratings=elo, superseded=superseded
     )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from agents import RunContext
-from agents._elo import INITIAL_ELO, K_JUDGED, elo_update, update_against_anchor
+from agents._elo import INITIAL_ELO, K_JUDGED, elo_update, fit_ratings, update_against_anchor
 from agents._messages import Budgets, Hypothesis, Match, Prediction, ResearchPlan
 from agents._schedule import leader_order
 from agents._state import merge_by_key
@@ -32,7 +32,7 @@ AVERAGE_TOO = [0.81, 0.79, 0.80]
 GOOD = [0.88, 0.90, 0.87]
 POOR = [0.70, 0.72, 0.69]
 ROUND_ONE = {"H1": AVERAGE, "H2": CLEARLY_BEST, "H3": AVERAGE_TOO, "H4": POOR, "H5": GOOD}
-"""A mix of decisive and drawn measured matches, so the order of the replay matters."""
+"""A mix of decisive and drawn measured matches (online Elo would depend on their order)."""
 
 
 def _plan() -> ResearchPlan:
@@ -178,18 +178,19 @@ def test_a_tested_rating_does_not_depend_on_the_llm_matches_before_testing(fakes
     assert order[0] == "H2" and order[-1] == "H4"
 
 
-def test_rebuilt_ratings_equal_the_replay_and_record_what_they_superseded(fakes: Any) -> None:
+def test_rebuilt_ratings_fit_all_measured_matches_and_record_what_they_superseded(
+    fakes: Any,
+) -> None:
     state, pre_test = _two_rounds(fakes, "A")
     tested = [*ROUND_ONE, "H6"]
-    replayed = measured_ratings(state["matches"], tested)
-    assert {h: state["elo"][h] for h in tested} == replayed
-    # Every measured match was played from the replay's ratings at that point.
-    running = dict.fromkeys(tested, INITIAL_ELO)
-    for m in (m for m in state["matches"] if m.method == "measured"):
-        assert m.elo_before == pytest.approx((running[m.a], running[m.b]), abs=1e-9)
+    measured = [m for m in state["matches"] if m.method == "measured"]
+    games = [(m.a, m.b, {"a": 1.0, "b": 0.0, "draw": 0.5}[m.winner]) for m in measured]
+    assert {h: state["elo"][h] for h in tested} == fit_ratings(games, tested)
+    assert measured_ratings(state["matches"], tested) == fit_ratings(games[::-1], tested)
+    # Each measured match records its own online update from the ratings it was played at.
+    for m in measured:
         score = {"a": 1.0, "b": 0.0, "draw": 0.5}[m.winner]
-        running[m.a], running[m.b] = elo_update(running[m.a], running[m.b], score)
-        assert m.elo_after == pytest.approx((running[m.a], running[m.b]), abs=1e-9)
+        assert m.elo_after == pytest.approx(elo_update(*m.elo_before, score), abs=1e-9)
     results = [s for s in state["elo_history"] if s.phase == "results"]
     assert [s.round for s in results] == [1, 2]
     assert results[0].superseded == {h: pre_test[h] for h in ROUND_ONE}
