@@ -376,6 +376,12 @@ def test_cli_web_review_then_resume_continues_the_run(
 # ---------------------------------------------------------------- error paths, real process
 
 
+def _default_sigint() -> None:
+    # A suite started in the background (`make test &`) inherits an ignored SIGINT, and
+    # Python keeps it ignored; the child must get Ctrl-C as a person's terminal sends it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cosci(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
@@ -384,6 +390,7 @@ def _cosci(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_default_sigint,
     )
 
 
