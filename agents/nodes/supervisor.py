@@ -169,7 +169,8 @@ def plan(
 def _time_constraints(ctx: RunContext) -> list[str]:
     if ctx.time_budget_s is None:
         return []
-    out = [f"{ctx.time_budget_s:g} s of compute in all; the last round's experiments use the rest"]
+    rest = "use the rest" if ctx.fill_time_budget else "may use the rest within their trials"
+    out = [f"{ctx.time_budget_s:g} s of compute in all; the last round's experiments {rest}"]
     if ctx.llm_share is not None:
         out.append(f"LLM time at most {ctx.llm_share:.0%} of it")
     return out
@@ -286,18 +287,13 @@ def allocate(
     similar = tools.similar_runs(state["profile"], ctx.warm_start_configs)
     warm = [s.best_config for s in similar if s.best_config is not None]
     if last is not None:
+        left = f"{sum(seconds.values()):.0f} s"
         how = (
-            f", trial limits x{LAST_ROUND_TRIAL_FACTOR} so time ends them"
+            f"share the remaining {left}, trial limits x{LAST_ROUND_TRIAL_FACTOR} so time ends them"
             if ctx.fill_time_budget
-            else ""
+            else f"may use up to the remaining {left}; their trial limits still end them"
         )
-        emit(
-            runtime,
-            "agent",
-            f"last round ({last}): the experiments share the remaining "
-            f"{sum(seconds.values()):.0f} s{how}",
-            agent="supervisor",
-        )
+        emit(runtime, "agent", f"last round ({last}): the experiments {how}", agent="supervisor")
     summary = ", ".join(f"{h}: {n} trials, {seconds[h]:.0f} s" for h, n in sorted(trials.items()))
     emit(runtime, "agent", f"budget: {summary}", agent="supervisor")
     return {"allocation": trials, "allocation_s": seconds, "warm_starts": warm}
