@@ -105,9 +105,9 @@ def fit_ratings(
             raise ValueError(f"a game's score must lie in [0, 1], got {s}")
     theta = np.zeros(len(ids))
     for _ in range(100):
-        grad = prior_draws * (0.5 - _sigmoid(theta))
-        curvature = prior_draws * _sigmoid(theta) * (1.0 - _sigmoid(theta))
-        hessian = -np.diag(curvature)
+        against_average = _sigmoid(theta)
+        grad = prior_draws * (0.5 - against_average)
+        hessian = -np.diag(prior_draws * against_average * (1.0 - against_average))
         for a, b, s in played:
             i, j = index[a], index[b]
             p = _sigmoid(theta[i] - theta[j])

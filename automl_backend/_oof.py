@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from automl_backend._dataset import Dataset
+from automl_backend._ensemble import covered_rows
 from automl_backend._metrics import score
 from automl_backend._result import EnsembleMember
 from automl_backend._search import TrialRecord
@@ -99,8 +100,7 @@ def blend_oof(members: list[EnsembleMember], records: list[TrialRecord]) -> np.n
 
 def oof_score(metric: str, y: np.ndarray, prediction: np.ndarray) -> float | None:
     """The metric on the rows that have a prediction (None when there are none)."""
-    finite = np.isfinite(prediction)
-    rows = finite if prediction.ndim == 1 else finite.all(axis=1)
+    rows = covered_rows([prediction])
     if not rows.any():
         return None
     return float(score(metric, y[rows], prediction[rows]))
@@ -109,8 +109,7 @@ def oof_score(metric: str, y: np.ndarray, prediction: np.ndarray) -> float | Non
 def make_oof(prediction: np.ndarray, y: np.ndarray, *, task: str, target: str,
              classes: list[Any], data_hash: str, metric: str, cv: str,
              members: dict[str, float]) -> OutOfFold:  # fmt: skip
-    finite = np.isfinite(prediction)
-    rows = finite if prediction.ndim == 1 else finite.all(axis=1)
+    rows = covered_rows([prediction])
     info = OOFInfo(
         run_id=uuid.uuid4().hex, task=task, metric=metric, target=target,
         classes=json_labels(classes), n_rows=len(y), n_predicted=int(rows.sum()),

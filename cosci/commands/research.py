@@ -134,7 +134,8 @@ def _safe_report(run: ResearchRun) -> None:
 
 
 def _finish(run: ResearchRun, seconds: float) -> None:
-    from cosci._report import proposals_table, ranking_table, write_report
+    from cosci._report import write_report
+    from cosci._tables import proposals_table, ranking_table
 
     status = run.status()
     if status == "waiting_for_review":
@@ -334,8 +335,8 @@ def review(
     """Approve, edit or reject the proposals of a paused run; add hypotheses and reviews."""
     from agents import CoScientistError, ResearchRun
     from agents._human import check_decisions, load_decisions
-    from cosci._report import proposals_table
     from cosci._review_input import decisions_from_flags, decisions_interactive
+    from cosci._tables import proposals_table
 
     run = ResearchRun.open(run_dir)
     request = run.pending_review()
@@ -418,7 +419,8 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
 def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
     """Ranked hypotheses, Elo history and evidence of a run (finished or not)."""
     from agents import CoScientistError, ResearchRun
-    from cosci._report import build_results, elo_history_table, ranking_table
+    from cosci._report import build_results
+    from cosci._tables import elo_history_table, ranking_table
 
     run = ResearchRun.open(run_dir)
     if not run.state():
