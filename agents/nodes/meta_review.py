@@ -127,8 +127,9 @@ def overview(
     top = leader(state)
     if top is not None:
         facts.append(
-            f"Best model: {top.id}'s experiment; reproduce with its spec "
-            f"(experiments/{top.id}/) and seed {plan.budgets.seed}."
+            f"Tournament leader: {top.id}; reproduce its experiment with its spec "
+            f"(experiments/{top.id}/) and seed {plan.budgets.seed}. The shipped best_model/ "
+            "combines the tested hypotheses' models (see the report's Best model section)."
         )
     emit(runtime, "agent", "writing the research overview", agent="meta_review")
     guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
