@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
 
+from cosci._console import cli_console
 from cosci.commands import COMMAND_MODULES
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
 for _module in COMMAND_MODULES:
     _module.register(app)
 
-_err = Console(stderr=True)
+_err = cli_console(stderr=True)
 
 
 def main() -> None:

@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cosci._console import cli_console
+
 if TYPE_CHECKING:
     from automl_backend import ExperimentResult, ExperimentSpec
 
-_out = Console()
+_out = cli_console()
 
 spec_app = typer.Typer(
     help="Inspect the model registry and check ExperimentSpec files written by hand.",

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from cosci._console import cli_console
 
 llm_app = typer.Typer(
     help="The language model: the embedded SmolLM2-135M by default, or an OpenAI-compatible "
@@ -43,7 +44,7 @@ def ask(
     from cosci._settings import load_settings
 
     settings = load_settings()
-    out, err = Console(), Console(stderr=True)
+    out, err = cli_console(), cli_console(stderr=True)
     llm = build_llm(settings, log_path=log)
     local = llm.inner if hasattr(llm, "inner") else llm
     if isinstance(local, LocalLLM):
@@ -79,7 +80,7 @@ def info() -> None:
     table.add_column(overflow="fold")
     for key, value in describe_llm(load_settings()).items():
         table.add_row(key, value)
-    Console().print(table)
+    cli_console().print(table)
 
 
 @llm_app.command("log")
@@ -109,4 +110,4 @@ def log_summary(
             *(str(int(row[k])) for k in ("calls", "failed", "prompt", "answer")),
             f"{row['seconds']:.1f}",
         )
-    Console().print(table)
+    cli_console().print(table)

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from cosci._console import cli_console
 
 memory_app = typer.Typer(
     help="The vector memory: literature notes, your own documents, past runs.",
@@ -42,7 +43,7 @@ def add(
     ],
 ) -> None:
     """Add your own documents to the literature memory (chunked; re-adding replaces)."""
-    out = Console()
+    out = cli_console()
     store = _store()
     with out.status(f"Reading and embedding {len(paths)} file(s)..."):
         report = store.ingest(paths)
@@ -75,7 +76,7 @@ def search(
         where = {"topic": topic}
     elif mine:
         where = {"kind": "user"}
-    out = Console()
+    out = cli_console()
     store = _store()
     with out.status("Searching..."):
         hits = store.search_literature(query, k=k, where=where)
@@ -100,7 +101,7 @@ def search(
 @memory_app.command("stats")
 def stats() -> None:
     """Show where the memory lives and what it holds."""
-    out = Console()
+    out = cli_console()
     s = _store().stats()
     table = Table(title="Memory", show_header=False)
     table.add_row("location", s.location)

@@ -11,11 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cosci._console import cli_console
+
 if TYPE_CHECKING:
     from automl_backend.compression import CompressionResult
     from automl_backend.nas import NASResult
 
-_out = Console()
+_out = cli_console()
 
 
 def register(app: typer.Typer) -> None:

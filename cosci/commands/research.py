@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from cosci._console import cli_console
+
 if TYPE_CHECKING:
     from agents import ResearchRun
     from agents.llm import LLMClient
     from tools import Toolbox
 
-_out = Console()
+_out = cli_console()
 
 DEMO_GOAL = "Which model family predicts malignancy best on this data, and why?"
 

@@ -56,7 +56,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_run_pause_review_resume_show(fake_llm: None, tmp_path: Path) -> None:
     runner = CliRunner()
-    out = tmp_path / "run"
+    # A long path: the CLI must not break a sentence across lines in non-TTY output.
+    out = tmp_path / ("a-long-folder-name-" * 4) / "run"
     goal = "Which model family predicts malignancy best, and why?"
     args = ["run", goal, "--data", "sklearn:breast_cancer", "--rounds", "1", "--hypotheses", "2"]
     result = runner.invoke(app, [*args, "--children", "0", *TINY, "--out", str(out)])
