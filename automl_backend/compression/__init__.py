@@ -10,6 +10,7 @@ from automl_backend.compression._errors import CompressionError
 __all__ = [
     "CompressionError",
     "CompressionResult",
+    "EvaluationSplit",
     "compress_run",
     "distill_student",
     "magnitude_prune",
@@ -19,6 +20,7 @@ __all__ = [
 
 _LAZY = {
     "CompressionResult": "_search",
+    "EvaluationSplit": "_split",
     "compress_run": "_run",
     "distill_student": "_distill",
     "magnitude_prune": "_prune",

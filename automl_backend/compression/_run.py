@@ -1,4 +1,9 @@
-"""compress_run: load a run's model and data, search compressions, write the results."""
+"""compress_run: load a run's model and data, search compressions, write the results.
+
+The evaluation rows are split into validation rows, on which every candidate is compared
+and the winner chosen, and held-out rows, on which only the winner and the baseline are
+measured afterwards (see :mod:`._search`); the files written report both numbers.
+"""
 
 from __future__ import annotations
 
@@ -54,12 +59,17 @@ def compress_run(
     target: str | None = None,
     test_size: float | None = None,
     out_dir: Path | None = None,
+    holdout_fraction: float = 0.5,
     seed: int = 0,
     n_threads: int = 1,
     device: str = "auto",
     report: Callable[[str], None] = lambda _m: None,
 ) -> CompressionResult:
-    """Compress the model of ``run_dir`` (NAS or AutoML) for one target."""
+    """Compress the model of ``run_dir`` (NAS or AutoML) for one target.
+
+    ``holdout_fraction`` of the evaluation rows is held out from every choice and only
+    measures the winner and the baseline.
+    """
     if (target_latency_ms is None) == (target_size_kb is None):
         raise CompressionError("give exactly one of --target-latency-ms and --target-size-kb")
     if out_dir is not None and Path(out_dir).exists() and any(Path(out_dir).iterdir()):
@@ -68,7 +78,14 @@ def compress_run(
     teacher = load_teacher(Path(run_dir))
     train, evaluate, notes = _load_data(teacher, data, target, test_size, seed)
     search = CompressionSearch(
-        teacher, train, evaluate, seed=seed, n_threads=n_threads, device=device, report=report
+        teacher,
+        train,
+        evaluate,
+        holdout_fraction=holdout_fraction,
+        seed=seed,
+        n_threads=n_threads,
+        device=device,
+        report=report,
     )
     kind, value = (
         ("latency_ms", target_latency_ms)
@@ -88,22 +105,37 @@ def _write(out_dir: Path, result: CompressionResult, search: CompressionSearch) 
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        rows = [result.baseline, *result.candidates]
-        lines = ["name,accuracy,size_kb,latency_ms,meets_target"]
-        lines += [
-            f"{c.name},{c.accuracy:.6f},{c.size_kb:.3f},{c.latency_ms:.4f},{c.meets_target}"
-            for c in rows
-        ]
-        (staging / "candidates.csv").write_text("\n".join(lines) + "\n")
+        (staging / "candidates.csv").write_text(_candidates_csv(result))
         (staging / "result.json").write_text(result.model_dump_json(indent=2))
-        if result.chosen and result.chosen in search.models:
-            model = search.models[result.chosen]
+        chosen = result.chosen_candidate()
+        if chosen is not None and chosen.name in search.models:
+            model = search.models[chosen.name]
             save_compact(model, staging / "weights.npz")
             torch.save(model, staging / "model_module.pt")
-            (staging / "chosen.json").write_text(json.dumps({"name": result.chosen}))
+            (staging / "chosen.json").write_text(
+                json.dumps(
+                    {
+                        "name": chosen.name,
+                        "validation_accuracy": chosen.validation_accuracy,
+                        "holdout_accuracy": chosen.holdout_accuracy,
+                    }
+                )
+            )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if out_dir.exists():
         out_dir.rmdir()
     staging.rename(out_dir)
+
+
+def _candidates_csv(result: CompressionResult) -> str:
+    """One row per candidate; holdout_accuracy is empty for all but the baseline and winner."""
+    lines = ["name,validation_accuracy,holdout_accuracy,size_kb,latency_ms,meets_target,chosen"]
+    for c in [result.baseline, *result.candidates]:
+        holdout = "" if c.holdout_accuracy is None else f"{c.holdout_accuracy:.6f}"
+        lines.append(
+            f"{c.name},{c.validation_accuracy:.6f},{holdout},{c.size_kb:.3f},"
+            f"{c.latency_ms:.4f},{c.meets_target},{c.name == result.chosen}"
+        )
+    return "\n".join(lines) + "\n"

@@ -240,17 +240,20 @@ def nas(
 
 def _print_compression(result: CompressionResult) -> None:
     unit = "ms" if result.target == "latency_ms" else "KB"
+    n_valid, n_holdout = len(result.split.validation_rows), len(result.split.holdout_rows)
     table = Table(
-        title=f"Compression candidates (target {result.target_value:g} {unit}; "
-        f"accuracy on {result.n_eval_rows} held-out rows)"
+        title=f"Compression candidates (target {result.target_value:g} {unit}; chosen on "
+        f"{n_valid} validation rows, held-out accuracy on {n_holdout} other rows)"
     )
-    for col in ("candidate", "accuracy", "size KB", "CPU ms/row", "meets target"):
+    columns = ("candidate", "validation acc", "held-out acc", "size KB", "CPU ms/row")
+    for col in (*columns, "meets target"):
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for c in [result.baseline, *result.candidates]:
         style = "bold green" if c.name == result.chosen else None
         table.add_row(
             c.name,
-            f"{c.accuracy:.4f}",
+            f"{c.validation_accuracy:.4f}",
+            "-" if c.holdout_accuracy is None else f"{c.holdout_accuracy:.4f}",
             f"{c.size_kb:.1f}",
             f"{c.latency_ms:.3f}",
             "yes" if c.meets_target else "no",
@@ -259,8 +262,13 @@ def _print_compression(result: CompressionResult) -> None:
     _out.print(table)
     for note in result.notes:
         _out.print(f"[yellow]note:[/] {note}")
-    if result.chosen:
-        _out.print(f"[bold]chosen: {result.chosen}[/]")
+    chosen = result.chosen_candidate()
+    if chosen is not None:
+        _out.print(
+            f"[bold]chosen: {chosen.name}[/]: held-out accuracy {chosen.holdout_accuracy:.4f} "
+            f"(original {result.baseline.holdout_accuracy:.4f}) on rows nothing was picked on; "
+            f"validation accuracy {chosen.validation_accuracy:.4f}, the rows it was picked on"
+        )
     else:
         _out.print("[bold red]no candidate meets the target[/]")
 

@@ -46,12 +46,23 @@ def test_compress_searches_combinations_and_picks_one_meeting_the_size(nas_run_d
     assert result.baseline.size_kb > 30.0 and not result.baseline.meets_target
     chosen = next(c for c in result.candidates if c.name == result.chosen)
     assert chosen.size_kb <= 30.0
-    assert all(c.accuracy <= chosen.accuracy for c in result.candidates if c.meets_target)
-    assert result.n_eval_rows == 449  # the run's own 25 % holdout
+    fitting = [c for c in result.candidates if c.meets_target]
+    assert all(c.validation_accuracy <= chosen.validation_accuracy for c in fitting)
+    assert result.n_eval_rows == 449  # the run's own 25 % holdout, split in two
+    validation, holdout = set(result.split.validation_rows), set(result.split.holdout_rows)
+    assert not validation & holdout and len(validation) + len(holdout) == 449
+    assert chosen.holdout_accuracy is not None and result.baseline.holdout_accuracy is not None
+    assert [c.name for c in result.candidates if c.holdout_accuracy is not None] == [chosen.name]
     assert {"candidates.csv", "result.json", "weights.npz", "chosen.json"} <= {
         p.name for p in out.iterdir()
     }
-    assert json.loads((out / "chosen.json").read_text())["name"] == result.chosen
+    saved = json.loads((out / "chosen.json").read_text())
+    assert saved["name"] == result.chosen
+    assert saved["holdout_accuracy"] == chosen.holdout_accuracy
+    header = (out / "candidates.csv").read_text().splitlines()[0]
+    assert "validation_accuracy,holdout_accuracy" in header
+    written = json.loads((out / "result.json").read_text())
+    assert written["split"]["holdout_rows"] == result.split.holdout_rows
 
 
 def test_compress_input_errors(nas_run_dir, tmp_path) -> None:
@@ -76,6 +87,7 @@ def test_an_automl_ensemble_is_distilled_into_students(tmp_path) -> None:
     with pytest.raises(CompressionError, match="pass --data"):
         compress_run(run_dir, target_latency_ms=1.0)
     result = compress_run(run_dir, target_latency_ms=1.0, data="sklearn:iris", test_size=0.3)
-    assert result.baseline.name == "original" and result.baseline.accuracy > 0.8
+    assert result.baseline.name == "original" and result.baseline.validation_accuracy > 0.8
+    assert result.baseline.holdout_accuracy is not None and result.baseline.holdout_accuracy > 0.8
     assert result.candidates[0].name == "student MLP 32"  # no network to prune
     assert result.chosen is not None and result.chosen.startswith("student MLP")
