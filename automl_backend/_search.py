@@ -20,7 +20,15 @@ import numpy as np
 
 from automl_backend._spec import ExperimentSpec, TrialConfig
 from automl_backend._suggest import SearchSpace, flatten_config, grid_points_iter, suggest_config
-from automl_backend._worker import ChildTask, FoldResult, Problem, trial_child, wait_any
+from automl_backend._worker import (
+    ChildTask,
+    FoldResult,
+    Problem,
+    out_of_memory_reason,
+    trial_child,
+    trial_memory_limit_mb,
+    wait_any,
+)
 
 log = logging.getLogger("automl_backend")
 
@@ -140,6 +148,7 @@ class Search:
         self.trial_timeout = spec.budget.trial_timeout_s
         if self.trial_timeout is None and spec.budget.time_s is not None:
             self.trial_timeout = max(5.0, spec.budget.time_s / 3)
+        self.memory_mb = trial_memory_limit_mb(spec.budget.trial_memory_mb, spec.budget.n_jobs)
         self._grid: Iterator[dict[str, Any]] | None = None
         if spec.search.sampler == "grid":
             self._grid = grid_points_iter(space)
@@ -218,7 +227,9 @@ class Search:
         if end is not None and (deadline is None or end < deadline):
             deadline, reason = end, "stopped: the time budget ran out"
         measures = tuple(o for o in self.objectives if o != "score")
-        task = ChildTask.start(trial_child, (self.problem, config, measures), deadline)
+        task = ChildTask.start(
+            trial_child, (self.problem, config, measures), deadline, memory_mb=self.memory_mb
+        )
         self.running[trial.number] = _Running(trial, config, task, deadline, reason, now)
         self.launched += 1
         return True
@@ -238,7 +249,7 @@ class Search:
                 self._finish(run, "failed", message[1])
                 return
             elif kind == "died":
-                self._finish(run, "failed", f"trial process died (exit code {message[1]})")
+                self._finish(run, "failed", self._death_reason(message[1]))
                 return
         now = time.monotonic()
         end = self.search_end()
@@ -256,6 +267,13 @@ class Search:
                     run, "failed",
                     f"abandoned: {per_fold:.1f} s per fold would overrun its time limit",
                 )  # fmt: skip
+
+    def _death_reason(self, exit_code: int | None) -> str:
+        reason = f"trial process died (exit code {exit_code})"
+        if self.memory_mb is not None and exit_code is not None and exit_code < 0:
+            # Native code that cannot allocate often aborts or crashes instead of raising.
+            reason += f"; possibly {out_of_memory_reason(self.memory_mb)}"
+        return reason
 
     def _should_prune(self, run: _Running) -> bool:
         if len(self.objectives) > 1 or len(run.folds) >= len(self.problem.folds):

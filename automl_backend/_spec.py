@@ -103,6 +103,9 @@ class BudgetSpec(BaseModel):
     """Trials evaluated in parallel (each in its own worker process)."""
     threads_per_trial: int = Field(default=1, ge=1, le=256)
     """BLAS/OpenMP threads each trial may use; n_jobs * threads should fit the cores."""
+    trial_memory_mb: int | None = Field(default=None, ge=64, le=16 * 2**20)
+    """Memory (MB) each trial may allocate beyond what it shares with the search; a
+    trial past it fails with "out of memory". None: the machine's RAM / ``n_jobs``."""
 
     @model_validator(mode="after")
     def _one_limit(self) -> BudgetSpec:

@@ -5,20 +5,31 @@ final refit) runs in a forked child: the parent waits on a pipe and kills the ch
 when its deadline passes. Forking shares the training data copy-on-write, so a trial
 costs milliseconds to start. The child reports each CV fold as it finishes, which
 lets the parent prune across folds and abandon trials that will not fit the budget.
+
+A child must never outlive the search, even one killed with SIGKILL: it closes the
+parent's end of its pipe (so a write to a dead parent fails instead of blocking), asks
+the kernel for SIGKILL when the parent dies (Linux ``prctl``; elsewhere a watchdog
+thread notices the new parent id), and may run under an address-space limit so one
+trial cannot take the machine's memory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import pickle
+import resource
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -128,13 +139,113 @@ def refit_child(send: Callable[[Any], None], problem: Problem, config: TrialConf
         send(("model", pickle.dumps(pipeline), time.perf_counter() - started))
 
 
-def _child_main(conn: Connection, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+# ---------------------------------------------------------------- child safety
+
+_PR_SET_PDEATHSIG = 1
+"""From <linux/prctl.h>."""
+_WATCHDOG_INTERVAL_S = 0.2
+_MIN_TRIAL_MEMORY_MB = 256
+_OUT_OF_MEMORY_MARKS = ("bad_alloc", "cannot allocate memory", "out of memory")
+
+
+def set_parent_death_signal() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where unavailable.
+
+    Linux sends it when the *thread* that forked exits; that is safe here because a
+    child never outlives the call (search or refit) that started it.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
     try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit as soon as the parent is gone (an orphan is re-parented, so its ppid changes)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_WATCHDOG_INTERVAL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def machine_memory_mb() -> int | None:
+    """Physical memory in MB, capped by a cgroup (v2) limit when one is set."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError, AttributeError):
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        text = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        if text != "max":
+            total = min(total, int(text) // 2**20)
+    return int(total)
+
+
+def trial_memory_limit_mb(configured: int | None, n_jobs: int) -> int | None:
+    """The memory limit of each trial: ``configured``, else the machine's RAM / ``n_jobs``."""
+    if configured is not None:
+        return configured
+    total = machine_memory_mb()
+    return None if total is None else max(total // n_jobs, _MIN_TRIAL_MEMORY_MB)
+
+
+def _address_space_bytes() -> int:
+    try:
+        pages = int(Path("/proc/self/statm").read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Let this child map at most ``memory_mb`` beyond what it shares with the parent.
+
+    The limit is on address space (RLIMIT_AS), counted from what the fork inherited:
+    the parent's libraries and data are already mapped, and can be gigabytes.
+    """
+    limit = _address_space_bytes() + memory_mb * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def out_of_memory_reason(memory_mb: int) -> str:
+    return f"out of memory: limit {memory_mb} MB"
+
+
+def _failure_message(exc: BaseException, memory_mb: int | None) -> str:
+    text = str(exc).strip()
+    if memory_mb is not None and (
+        isinstance(exc, MemoryError) or any(m in text.lower() for m in _OUT_OF_MEMORY_MARKS)
+    ):
+        return out_of_memory_reason(memory_mb)
+    message = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {message}"[:500]
+
+
+def _child_main(conn: Connection, parent_end: Connection, parent_pid: int,
+                memory_mb: int | None, target: Callable[..., None],
+                args: tuple[Any, ...]) -> None:  # fmt: skip
+    # With the read end held here too, a write to a dead parent would block for ever.
+    parent_end.close()
+    if not set_parent_death_signal():
+        _watch_parent(parent_pid)
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    try:
+        if memory_mb is not None:
+            _limit_memory(memory_mb)
         target(conn.send, *args)
     except BaseException as exc:  # report everything: the parent records it as the reason
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         with contextlib.suppress(Exception):
-            conn.send(("error", f"{type(exc).__name__}: {message}"[:500]))
+            conn.send(("error", _failure_message(exc, memory_mb)))
     finally:
         conn.close()
 
@@ -150,14 +261,19 @@ class ChildTask:
     finished: bool = False
 
     @classmethod
-    def start(cls, target: Callable[..., None], args: tuple[Any, ...],
-              deadline: float | None) -> ChildTask:  # fmt: skip
+    def start(cls, target: Callable[..., None], args: tuple[Any, ...], deadline: float | None,
+              *, memory_mb: int | None = None) -> ChildTask:  # fmt: skip
+        """Fork a child running ``target(send, *args)``; ``memory_mb`` caps what it allocates."""
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
         # Unflushed parent output would be written a second time by the child.
         sys.stdout.flush()
         sys.stderr.flush()
-        process = context.Process(target=_child_main, args=(send, target, args), daemon=True)
+        process = context.Process(
+            target=_child_main,
+            args=(send, receive, os.getpid(), memory_mb, target, args),
+            daemon=True,
+        )
         process.start()
         send.close()
         return cls(process=process, conn=receive, deadline=deadline)

@@ -150,6 +150,7 @@ def automl(
     storage: Annotated[str | None, typer.Option(help="Optuna storage URL (default SQLite in the run dir).")] = None,
     n_jobs: Annotated[int | None, typer.Option(help="Trials run in parallel.")] = None,
     threads: Annotated[int | None, typer.Option(help="Threads per trial.")] = None,
+    trial_memory: Annotated[int | None, typer.Option(help="MB each trial may allocate (default: RAM / n-jobs).", metavar="MB")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     time_column: Annotated[str | None, typer.Option(help="Column ordering rows for time splits.")] = None,
 ) -> None:  # fmt: skip
@@ -162,6 +163,7 @@ def automl(
         {
             "budget.time_s": time_budget, "budget.n_trials": trials, "metric": metric,
             "budget.n_jobs": n_jobs, "budget.threads_per_trial": threads, "seed": seed,
+            "budget.trial_memory_mb": trial_memory,
             "task": None if task == "auto" else task,
         },
     )  # fmt: skip
