@@ -102,6 +102,47 @@ def infer_column_kind(values: pd.Series) -> tuple[ColumnKind, pd.Series]:
     return "categorical", values.astype("object")
 
 
+def _values(n: int) -> str:
+    return f"{n} value{'s' if n != 1 else ''}"
+
+
+def _clean_numeric(
+    name: str, original: pd.Series, converted: pd.Series
+) -> tuple[pd.Series, list[str]]:
+    """``converted`` with infinities made missing, and notes on what became missing."""
+    notes: list[str] = []
+    coerced = original.notna() & converted.isna()
+    n_text = int(coerced.sum())
+    if n_text:
+        examples = ", ".join(repr(v) for v in pd.unique(original[coerced])[:2])
+        were = "were not numbers" if n_text != 1 else "was not a number"
+        are = "are" if n_text != 1 else "is"
+        notes.append(
+            f"{_values(n_text)} of column {name!r} {were} (e.g. {examples}) "
+            f"and {are} treated as missing"
+        )
+    infinite = converted.isin([np.inf, -np.inf])
+    n_inf = int(infinite.sum())
+    if n_inf:
+        converted = converted.mask(infinite)
+        were, are = ("were", "are") if n_inf != 1 else ("was", "is")
+        notes.append(
+            f"{_values(n_inf)} of column {name!r} {were} infinite and {are} treated as missing"
+        )
+    return converted, notes
+
+
+def _reject_infinite_target(y: pd.Series, target: str) -> None:
+    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        return
+    n_inf = int(y.isin([np.inf, -np.inf]).sum())
+    if n_inf:
+        raise DataError(
+            f"target {target!r} has {n_inf} infinite value{'s' if n_inf != 1 else ''}; "
+            "every target must be a finite number: fix or remove those rows"
+        )
+
+
 def _drop_reason(name: str, values: pd.Series, kind: ColumnKind) -> str | None:
     n = len(values)
     non_null = values.dropna()
@@ -146,6 +187,7 @@ def _prepare_target(y: pd.Series, task: str, target: str) -> tuple[pd.Series, Ta
                     f"target {target!r} must be numeric for regression, found "
                     f"values like {bad.iloc[0]!r}"
                 )
+            _reject_infinite_target(numeric, target)
             y = numeric
         if n_unique < 2:
             raise DataError(f"target {target!r} has a single value; nothing to predict")
@@ -189,6 +231,7 @@ def build_dataset(
             f"time column {time_column!r} not found; columns: {', '.join(frame.columns)}"
         )
     y = frame[target]
+    _reject_infinite_target(y, target)
     missing = int(y.isna().sum())
     if missing == len(y):
         raise DataError(f"target {target!r} is missing (NaN) in every row")
@@ -212,6 +255,11 @@ def build_dataset(
         if column == target:
             continue
         kind, converted = infer_column_kind(frame[column])
+        if kind == "numeric":
+            converted, cleaning = _clean_numeric(column, frame[column], converted)
+            for note in cleaning:
+                log.info(note)
+            notes += cleaning
         reason = _drop_reason(column, converted, kind)
         if reason:
             dropped[column] = reason
