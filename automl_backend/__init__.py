@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "BackendError": "_errors",
     "DataError": "_errors",
     "SpecError": "_errors",
+    "UntrustedModelError": "_errors",
     # search-space contract
     "IntDistribution": "_distributions",
     "FloatDistribution": "_distributions",
@@ -91,6 +92,7 @@ __all__ = [
     "SearchSpec",
     "SpecError",
     "TrialConfig",
+    "UntrustedModelError",
     "combine_runs",
     "default_config",
     "default_space",
@@ -120,7 +122,7 @@ if TYPE_CHECKING:
         FloatDistribution,
         IntDistribution,
     )
-    from automl_backend._errors import BackendError, DataError, SpecError
+    from automl_backend._errors import BackendError, DataError, SpecError, UntrustedModelError
     from automl_backend._estimators import AutoMLClassifier, AutoMLRegressor
     from automl_backend._loaders import keel_train_test, load_dataset, read_table
     from automl_backend._metrics import metric_is_loss, metric_names, natural_value

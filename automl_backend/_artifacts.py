@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from automl_backend._dataset import Dataset
+from automl_backend._integrity import record_files
 from automl_backend._metrics import describe_metric
 from automl_backend._model import MODEL_FILE, FittedModel
-from automl_backend._oof import OutOfFold
+from automl_backend._oof import OOF_FILE, OOF_INFO_FILE, OutOfFold
 from automl_backend._result import ExperimentResult
 from automl_backend._search import TrialRecord
 from automl_backend._spec import ExperimentSpec
@@ -188,6 +189,7 @@ def write_run_dir(folder: Path, spec: ExperimentSpec, dataset: Dataset, result: 
 
     ``oof``: the final model's out-of-fold predictions (``oof.npz`` + ``oof.json``), which
     :func:`automl_backend.combine_runs` needs to ensemble this run with others.
+    ``manifest.json`` gets the SHA-256 of the model and of every file read back with it.
     """
     spec.save(folder / "spec.yaml")
     board = leaderboard(records)
@@ -210,6 +212,7 @@ def write_run_dir(folder: Path, spec: ExperimentSpec, dataset: Dataset, result: 
     (folder / "dataset.json").write_text(
         json.dumps(columns, indent=2, default=str), encoding="utf-8"
     )
+    record_files(folder, (OOF_FILE, OOF_INFO_FILE, "dataset.json"), missing_ok=True)
     storage = getattr(study, "_storage", None)
     engine = getattr(getattr(storage, "_backend", storage), "engine", None)
     if engine is not None:

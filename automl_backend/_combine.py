@@ -22,9 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from automl_backend._dataset import Dataset
 from automl_backend._ensemble import bagged_ensemble, covered_rows, greedy_ensemble
 from automl_backend._errors import BackendError
+from automl_backend._integrity import record_files, verify_folder
 from automl_backend._metrics import describe_metric, metric_names, score
-from automl_backend._model import MODEL_FILE, FittedModel, load_model
+from automl_backend._model import MODEL_FILE, FittedModel, load_model, model_file
 from automl_backend._oof import (
+    OOF_FILE,
+    OOF_INFO_FILE,
     OutOfFold,
     data_fingerprint,
     has_oof,
@@ -97,7 +100,7 @@ def _read_result(folder: Path) -> ExperimentResult | None:
         return None
 
 
-def _collect(run_dirs: list[str | Path]) -> tuple[list[_Usable], list[str]]:
+def _collect(run_dirs: list[str | Path], trust: bool) -> tuple[list[_Usable], list[str]]:
     usable, skipped, seen = [], [], set()
     for raw in run_dirs:
         folder = Path(raw).expanduser().resolve()
@@ -112,9 +115,12 @@ def _collect(run_dirs: list[str | Path]) -> tuple[list[_Usable], list[str]]:
         if not has_oof(folder):
             skipped.append(f"{name}: no saved out-of-fold predictions (NAS or older run)")
             continue
-        if not (folder / MODEL_FILE).is_file():
+        file = model_file(folder)
+        if file is None:
             skipped.append(f"{name}: no {MODEL_FILE}")
             continue
+        if not trust:  # before reading anything from the folder
+            verify_folder(folder, [file.name])
         try:
             oof = load_oof(folder)
         except ValueError as exc:
@@ -181,13 +187,13 @@ def _select(predictions: dict[int, np.ndarray], y: np.ndarray, metric: str, size
     return weights, ensemble, []
 
 
-def _merge_models(chosen: list[tuple[_Usable, float]]) -> FittedModel:
+def _merge_models(chosen: list[tuple[_Usable, float]], trust: bool) -> FittedModel:
     """One FittedModel over the chosen runs' members, weights multiplied through."""
     members: list[tuple[float, Any]] = []
     configs: list[dict[str, Any]] = []
     base: FittedModel | None = None
     for run, run_weight in chosen:
-        model = load_model(run.folder)
+        model = load_model(run.folder, trust=trust)
         if json_labels(model.classes) != run.oof.info.classes or model.task != run.oof.info.task:
             raise BackendError(f"run {run.name}: its model does not match its oof.json")
         if base is None:
@@ -220,6 +226,7 @@ def combine_runs(
     seed: int = 0,
     size: int = 20,
     bags: int = 20,
+    trust: bool = False,
 ) -> CombinedResult:
     """Ensemble finished runs on the same data into one model, without refitting.
 
@@ -228,13 +235,15 @@ def combine_runs(
     each with a note. ``dataset``: optional; when given, the runs must have been trained
     on exactly it. ``metric``: what selection maximises (default: the runs' own metric).
     ``size``/``bags``: greedy rounds and bags of the ensemble selection.
-    ``out_dir``: the run directory to write (``model.joblib`` usable by
-    :func:`load_model` and ``cosci predict``, ``result.json``, ``report.md``, ``oof.npz``);
-    None writes nothing. Incompatible runs (other task, classes or rows) raise
-    :class:`BackendError`.
+    ``out_dir``: the run directory to write (``model.skops`` usable by
+    :func:`load_model` and ``cosci predict``, ``result.json``, ``report.md``, ``oof.npz``,
+    ``manifest.json``); None writes nothing. Incompatible runs (other task, classes or
+    rows) raise :class:`BackendError`. A run directory whose manifest is missing or does
+    not match its files raises :class:`UntrustedModelError` unless ``trust``: loading a
+    model folder runs code from it, so trust only folders you made.
     """
     started = time.monotonic()
-    usable, skipped = _collect(run_dirs)
+    usable, skipped = _collect(run_dirs, trust)
     if not usable:
         why = "; ".join(skipped) or "no run directories were given"
         raise BackendError(f"no run can be combined: {why}")
@@ -251,7 +260,7 @@ def combine_runs(
         {i: u.oof.prediction for i, u in enumerate(usable)}, y, metric, size, bags, seed, own[0]
     )
     chosen = [(usable[i], w) for i, w in weights.items() if w > 0]
-    model = _merge_models(chosen)
+    model = _merge_models(chosen, trust)
     runs = [
         CombinedRun(
             name=u.name, run_dir=u.folder, run_id=u.oof.info.run_id,
@@ -297,6 +306,7 @@ def _write(final_dir: Path, result: CombinedResult, model: FittedModel, oof: Out
         dataset_json = chosen[0][0].folder / "dataset.json"
         if dataset_json.is_file():
             shutil.copyfile(dataset_json, workdir / "dataset.json")
+        record_files(workdir, (OOF_FILE, OOF_INFO_FILE, "dataset.json"), missing_ok=True)
         (workdir / "report.md").write_text(combined_report(result), encoding="utf-8")
         (workdir / "result.json").write_text(result.model_dump_json(indent=2), "utf-8")
     except BaseException:

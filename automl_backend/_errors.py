@@ -15,3 +15,8 @@ class DataError(BackendError, ValueError):
 
 class SpecError(BackendError, ValueError):
     """An ExperimentSpec that does not validate against the registry."""
+
+
+class UntrustedModelError(BackendError):
+    """A model folder that fails its integrity check (no manifest, a changed file, a
+    pickle): loading it could run code from it, so it needs ``--trust`` / ``trust=True``."""

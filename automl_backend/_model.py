@@ -1,7 +1,14 @@
-"""FittedModel: the final (ensemble) model of a run, saved as ``model.joblib``."""
+"""FittedModel: the final (ensemble) model of a run, saved as ``model.skops``.
+
+skops stores the object tree as data and, when loading, builds only the types it is
+told to trust: scikit-learn's own, plus :data:`TRUSTED_TYPES` (what our pipelines hold
+besides). Folders of older versions hold ``model.joblib``, a pickle, which runs code
+from the file when loaded: only ``trust=True`` (``--trust``) loads one.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,10 +17,42 @@ import numpy as np
 import pandas as pd
 
 from automl_backend._errors import BackendError, DataError
+from automl_backend._integrity import record_files, refusal, verify_folder
 from automl_backend._preprocess import coerce_columns
 from automl_backend._worker import predict_matrix
 
-MODEL_FILE = "model.joblib"
+log = logging.getLogger("automl_backend")
+
+MODEL_FILE = "model.skops"
+LEGACY_MODEL_FILE = "model.joblib"
+"""Older versions' pickle; also written when skops cannot represent a model."""
+MODEL_FILES = (MODEL_FILE, LEGACY_MODEL_FILE)
+
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "automl_backend._model.FittedModel",
+        "automl_backend._preprocess.DateExpander",
+        "collections.OrderedDict",
+        "numpy.dtype",
+        "lightgbm.basic.Booster",
+        "lightgbm.sklearn.LGBMClassifier",
+        "lightgbm.sklearn.LGBMRegressor",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.feature_selection._univariate_selection.f_classif",
+        "sklearn.feature_selection._univariate_selection.f_regression",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.metrics._dist_metrics.ManhattanDistance64",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.tree._tree.Tree",
+    }
+)
+"""Types beyond skops' defaults (scikit-learn estimators, numpy, scipy) that a
+``model.skops`` may name and still load without ``trust``: every one is a
+scikit-learn, LightGBM, numpy or cosci type that our pipelines hold."""
 
 
 @dataclass
@@ -74,10 +113,29 @@ class FittedModel:
         )
 
     def save(self, path: str | Path) -> Path:
-        import joblib
+        """Write ``path`` (skops) and record its SHA-256 in the folder's manifest.
+
+        A model skops cannot represent goes to ``model.joblib`` beside it instead (loading
+        that needs ``trust``). Returns the file written.
+        """
+        import skops.io as sio
 
         path = Path(path)
-        joblib.dump(self, path)
+        try:
+            sio.dump(self, path)
+        except Exception as exc:  # skops raises several types for objects it cannot hold
+            import joblib
+
+            path.unlink(missing_ok=True)
+            path = path.with_name(LEGACY_MODEL_FILE)
+            log.warning("model saved as a pickle (%s): skops cannot store it: %s", path, exc)
+            joblib.dump(self, path)
+        else:
+            unknown = _off_the_allow_list(sio.get_untrusted_types(file=path))
+            if unknown:
+                log.warning("%s names types off the allow-list (%s); loading it needs "
+                            "trust=True", path, ", ".join(unknown))  # fmt: skip
+        record_files(path.parent, [path.name])
         return path
 
 
@@ -86,18 +144,55 @@ def _label_dtype(classes: list[Any]) -> Any:
     return values.dtype if values.dtype.kind in "biuf" else object
 
 
-def load_model(path: str | Path) -> FittedModel:
-    """Load a run's model from its run directory or a ``model.joblib`` file."""
-    import joblib
+def _off_the_allow_list(types: list[str]) -> list[str]:
+    return sorted(t for t in types if t not in TRUSTED_TYPES)
 
+
+def model_file(folder: Path) -> Path | None:
+    """The saved model of a run directory (``model.skops``, else an older ``model.joblib``)."""
+    return next((folder / n for n in MODEL_FILES if (folder / n).is_file()), None)
+
+
+def load_model(path: str | Path, trust: bool = False) -> FittedModel:
+    """Load a run's model from its run directory or its model file.
+
+    Unless ``trust``, the folder's manifest must list the model file and every hash in
+    it must match, and the model must be a skops file naming only trusted types;
+    otherwise :class:`UntrustedModelError`. ``trust=True`` skips these checks and loads
+    older pickles too: loading a model folder runs code from it, so trust only folders
+    you made.
+    """
     path = Path(path)
-    file = path / MODEL_FILE if path.is_dir() else path
+    file = (model_file(path) or path / MODEL_FILE) if path.is_dir() else path
     if not file.is_file():
         raise BackendError(f"no model found at {file}")
+    pickled = file.suffix != ".skops"
+    if not trust:
+        verify_folder(file.parent, [file.name])
+        if pickled:
+            raise refusal(file, f"{file.name} is a pickle, which runs code when loaded")
     try:
-        model = joblib.load(file)
+        model = _load_pickle(file) if pickled else _load_skops(file, trust)
+    except BackendError:
+        raise
     except Exception as exc:
         raise BackendError(f"cannot load model {file}: {type(exc).__name__}: {exc}") from None
     if not isinstance(model, FittedModel):
         raise BackendError(f"{file} does not hold a cosci model")
     return model
+
+
+def _load_skops(file: Path, trust: bool) -> Any:
+    import skops.io as sio
+
+    named = sio.get_untrusted_types(file=file)
+    unknown = _off_the_allow_list(named)
+    if unknown and not trust:
+        raise refusal(file, f"it names types off cosci's allow-list ({', '.join(unknown)})")
+    return sio.load(file, trusted=named)
+
+
+def _load_pickle(file: Path) -> Any:
+    import joblib
+
+    return joblib.load(file)

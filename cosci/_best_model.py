@@ -158,10 +158,12 @@ def _why_not_combined(experiments: Path, leader: str, runs: list[str]) -> str | 
 
 def _combine(experiments: Path, leader: str, runs: list[str], metric: str | None,
              leader_cv: float | None, staging: Path) -> tuple[BestModel | None, str | None]:  # fmt: skip
-    from automl_backend import BackendError, combine_runs
+    from automl_backend import BackendError, UntrustedModelError, combine_runs
 
     try:
         combined = combine_runs([experiments / h for h in runs], out_dir=staging, metric=metric)
+    except UntrustedModelError as exc:
+        return None, f"an experiment folder failed its integrity check, nothing was loaded: {exc}"
     except BackendError as exc:
         return None, f"the experiments could not be combined: {exc}"
     own = {r.name: r for r in combined.runs}

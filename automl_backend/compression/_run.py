@@ -64,8 +64,12 @@ def compress_run(
     n_threads: int = 1,
     device: str = "auto",
     report: Callable[[str], None] = lambda _m: None,
+    trust: bool = False,
 ) -> CompressionResult:
     """Compress the model of ``run_dir`` (NAS or AutoML) for one target.
+
+    ``trust``: load the model even if the folder fails its integrity checks (loading a
+    model folder runs code from it; only for folders you made).
 
     ``holdout_fraction`` of the evaluation rows is held out from every choice and only
     measures the winner and the baseline.
@@ -75,7 +79,7 @@ def compress_run(
     if out_dir is not None and Path(out_dir).exists() and any(Path(out_dir).iterdir()):
         raise CompressionError(f"output directory {out_dir} already exists and is not empty")
     start = time.monotonic()
-    teacher = load_teacher(Path(run_dir))
+    teacher = load_teacher(Path(run_dir), trust=trust)
     train, evaluate, notes = _load_data(teacher, data, target, test_size, seed)
     search = CompressionSearch(
         teacher,

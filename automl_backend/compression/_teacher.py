@@ -38,21 +38,19 @@ class Teacher:
         return statistics.median(times)
 
 
-def load_teacher(run_dir: Path) -> Teacher:
+def load_teacher(run_dir: Path, trust: bool = False) -> Teacher:
+    """The model of ``run_dir``; its loader checks the folder's manifest unless ``trust``."""
+    from automl_backend._model import MODEL_FILES, model_file
+    from automl_backend.nas._artifact import LEGACY_MODEL_FILE, MODEL_FILE
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CompressionError(f"{run_dir} is not a run directory")
-    info_file = run_dir / "data.json"
-    data_info = json.loads(info_file.read_text()) if info_file.is_file() else None
-    if data_info is None and (run_dir / "dataset.json").is_file():
-        # AutoML run directories record the target column but not where the data came from.
-        target = json.loads((run_dir / "dataset.json").read_text()).get("target")
-        data_info = {"target": target} if target else None
-    if (run_dir / "model.pt").is_file():
+    if (run_dir / MODEL_FILE).is_file() or (run_dir / LEGACY_MODEL_FILE).is_file():
         from automl_backend.compression._storage import compact_size_kb
         from automl_backend.nas._artifact import NASModel
 
-        model = NASModel.load(run_dir / "model.pt")
+        model = NASModel.load(run_dir, trust=trust)
         return Teacher(
             "nas",
             run_dir,
@@ -60,18 +58,36 @@ def load_teacher(run_dir: Path) -> Teacher:
             model.predict_proba,
             compact_size_kb(model.network),
             model,
-            data_info,
+            _data_info(run_dir),
         )
-    if (run_dir / "model.joblib").is_file():
+    automl_file = model_file(run_dir)
+    if automl_file is not None:
         from automl_backend import load_model
 
-        fitted = load_model(run_dir)
+        fitted = load_model(run_dir, trust=trust)
         if not fitted.classification:
             raise CompressionError("compression distils classifiers; this run is a regression")
 
         def proba(X: Any) -> np.ndarray:
             return fitted.predict_proba(X if isinstance(X, pd.DataFrame) else pd.DataFrame(X))
 
-        size = (run_dir / "model.joblib").stat().st_size / 1024
-        return Teacher("automl", run_dir, list(fitted.classes), proba, size, None, data_info)
-    raise CompressionError(f"{run_dir} holds no model.pt (NAS run) or model.joblib (AutoML run)")
+        size = automl_file.stat().st_size / 1024
+        return Teacher(
+            "automl", run_dir, list(fitted.classes), proba, size, None, _data_info(run_dir)
+        )
+    raise CompressionError(
+        f"{run_dir} holds no model: no {LEGACY_MODEL_FILE} or {MODEL_FILE} (NAS run), "
+        f"no {' or '.join(MODEL_FILES)} (AutoML run)"
+    )
+
+
+def _data_info(run_dir: Path) -> dict[str, Any] | None:
+    """How the run loaded its data; read after the model, whose loader checked the folder."""
+    info_file = run_dir / "data.json"
+    if info_file.is_file():
+        return json.loads(info_file.read_text())
+    if (run_dir / "dataset.json").is_file():
+        # AutoML run directories record the target column but not where the data came from.
+        target = json.loads((run_dir / "dataset.json").read_text()).get("target")
+        return {"target": target} if target else None
+    return None

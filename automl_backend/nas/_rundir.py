@@ -1,7 +1,7 @@
 """The NAS run directory: written in a hidden staging folder, renamed when complete.
 
 Contents: spec.yaml, best_architecture.json, architecture.md (readable summary),
-model.pt (weights + preprocessing), history.csv (one row per evaluation, in order), leaderboard.csv (the same, best first,
+model.safetensors (weights + architecture + preprocessing) with manifest.json, history.csv (one row per evaluation, in order), leaderboard.csv (the same, best first,
 with the HPO leaderboard's columns),
 pareto_front.csv (multi-objective runs), search_progress.png, pareto_front.png,
 report.md and result.json.
@@ -125,7 +125,7 @@ def write_leaderboard(trials: list[TrialRecord], space: str, path: Path) -> None
 def write_run_files(
     folder: Path, result: NASResult, spec_json: dict[str, Any], data_name: str
 ) -> None:
-    """Everything except model.pt (the runner saves the weights itself)."""
+    """Everything except the model file (the runner saves the weights itself)."""
     import yaml
 
     # Same file name and format as HPO run directories.

@@ -178,7 +178,7 @@ def run_nas(
         out_dir = Path(out_dir)
         result.run_dir = str(out_dir)
         with staged_run_dir(out_dir) as folder:
-            model.save(folder / "model.pt")
+            model.save(folder / "model.safetensors")
             spec_data = spec_json or json.loads(spec.model_dump_json())
             write_run_files(folder, result, spec_data, data_name)
             if data_info is not None:

@@ -195,18 +195,25 @@ def automl(
 
 # ---------------------------------------------------------------- cosci predict
 
+TRUST_HELP = (
+    "Skip the folder's integrity checks (manifest hashes, no pickles) and load older "
+    "pickled models: loading a model folder runs code from it; only use --trust on "
+    "folders you made."
+)
+
 
 def predict(
-    model: Annotated[Path, typer.Option(help="Run directory (or model.joblib) of a cosci automl run.")],
+    model: Annotated[Path, typer.Option(help="Run directory (or its model file) of a cosci automl run.")],
     data: Annotated[Path, typer.Option(help="CSV/Parquet file with the same feature columns.")],
     out: Annotated[Path, typer.Option(help="Where to write the predictions (CSV).")],
+    trust: Annotated[bool, typer.Option("--trust", help=TRUST_HELP)] = False,
 ) -> None:  # fmt: skip
     """Predict with a trained model; writes `prediction` (and class probabilities)."""
     import pandas as pd
 
     from automl_backend import load_model, read_table
 
-    fitted = load_model(model)
+    fitted = load_model(model, trust=trust)
     table = read_table(data)
     predictions = pd.DataFrame({"prediction": fitted.predict(table)})
     if fitted.classification:

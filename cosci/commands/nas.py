@@ -273,6 +273,13 @@ def _print_compression(result: CompressionResult) -> None:
         _out.print("[bold red]no candidate meets the target[/]")
 
 
+TRUST_HELP = (
+    "Skip the folder's integrity checks (manifest hashes, no pickles) and load older "
+    "pickled models: loading a model folder runs code from it; only use --trust on "
+    "folders you made."
+)
+
+
 def compress(
     model: Annotated[Path, typer.Option(help="Run directory of a cosci nas or cosci automl run.")],
     target_latency_ms: Annotated[
@@ -291,6 +298,7 @@ def compress(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 1,
+    trust: Annotated[bool, typer.Option("--trust", help=TRUST_HELP)] = False,
 ) -> None:
     """Prune, quantize (int8) and distil a run's model; print the accuracy/size/latency table."""
     from automl_backend.compression import compress_run
@@ -309,6 +317,7 @@ def compress(
             seed=seed,
             n_threads=threads,
             report=lambda msg: status.update(f"compressing: {msg}"),
+            trust=trust,
         )
     _print_compression(result)
     _out.print(f"results: {out_dir}")

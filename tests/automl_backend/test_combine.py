@@ -80,7 +80,7 @@ def test_combined_model_mixes_the_fitted_members_of_both_runs(runs, tmp_path: Pa
     assert result.ensemble_score >= result.best_single_score
     assert result.selection_rows == result.n_rows == runs["train"].n_rows
     assert {r.name for r in result.runs} == {"linear", "knn"}
-    for name in ("model.joblib", "result.json", "report.md", "oof.npz", "oof.json"):
+    for name in ("model.skops", "manifest.json", "result.json", "report.md", "oof.npz", "oof.json"):
         assert (out / name).is_file(), name
     saved = CombinedResult.model_validate_json((out / "result.json").read_text())
     assert saved.runs == result.runs and saved.ensemble_score == result.ensemble_score

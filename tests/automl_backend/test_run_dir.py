@@ -35,8 +35,9 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ExperimentRe
 def test_run_directory_holds_every_artifact(finished_run) -> None:
     result, out = finished_run
     assert result.status == "ok" and result.run_dir == out
-    for name in ("spec.yaml", "model.joblib", "leaderboard.csv", "study.db", "report.md",
-                 "result.json", "dataset.json", "plots/history.png", "plots/families.png"):  # fmt: skip
+    for name in ("spec.yaml", "model.skops", "manifest.json", "leaderboard.csv", "study.db",
+                 "report.md", "result.json", "dataset.json", "plots/history.png",
+                 "plots/families.png"):  # fmt: skip
         assert (out / name).is_file(), name
     assert ExperimentSpec.from_file(out / "spec.yaml").budget.n_trials == 8
     assert ExperimentResult.model_validate_json((out / "result.json").read_text()) == result
@@ -104,5 +105,7 @@ def test_load_model_errors(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="no model found"):
         load_model(tmp_path)
     (tmp_path / "model.joblib").write_text("junk", encoding="utf-8")
-    with pytest.raises(BackendError, match="cannot load model"):
+    with pytest.raises(BackendError, match=r"no manifest\.json"):
         load_model(tmp_path)
+    with pytest.raises(BackendError, match="cannot load model"):
+        load_model(tmp_path, trust=True)

@@ -50,7 +50,7 @@ def test_automl_then_predict(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Leaderboard" in result.output and "test accuracy:" in result.output
     assert f"run directory: {run_dir}" in result.output.replace("\n", "")
-    assert (run_dir / "model.joblib").is_file()
+    assert (run_dir / "model.skops").is_file()
 
     new = _csv(tmp_path / "new.csv", _table(10).drop(columns="y"))
     preds = tmp_path / "preds.csv"
