@@ -24,7 +24,7 @@ def build_llm(
     ``replay_from`` answers from an earlier call log instead of any model; ``usage``
     counts tokens and time per role; ``log_path`` appends every call to a JSONL call log.
     """
-    from agents.llm import LocalLLM, OpenAICompatibleLLM, RecordingLLM, ReplayLLM
+    from agents.llm import LocalLLM, OpenAICompatibleLLM, RecordingLLM, ReplayLLM, redact_url
 
     client: LLMClient
     if replay_from is not None:
@@ -32,7 +32,7 @@ def build_llm(
     elif settings.llm_base_url:
         if not settings.llm_model:
             raise SettingsError(
-                f"llm_base_url is {settings.llm_base_url} but no model is named: set "
+                f"llm_base_url is {redact_url(settings.llm_base_url)} but no model is named: set "
                 "COSCI_LLM_MODEL or llm_model in $COSCI_HOME/settings.yaml"
             )
         client = OpenAICompatibleLLM(
@@ -53,17 +53,17 @@ def build_llm(
 
 def describe_llm(settings: Settings) -> dict[str, str]:
     """What ``build_llm`` would use, in words, without loading anything."""
+    from agents.llm import local_model_status, redact_url
+
     if settings.llm_base_url:
         return {
             "backend": "OpenAI-compatible endpoint",
-            "base_url": settings.llm_base_url,
+            "base_url": redact_url(settings.llm_base_url),
             "model": settings.llm_model or "(not set: COSCI_LLM_MODEL)",
             "api_key": "set" if settings.llm_api_key else "not set",
             "timeout_s": str(settings.llm_timeout_s),
             "max_retries": str(settings.llm_max_retries),
         }
-    from agents.llm import local_model_status
-
     status = local_model_status(settings.model_cache_path)
     return {
         "backend": "embedded model (offline)",

@@ -6,7 +6,13 @@ pydantic ``schema`` the completion carries a validated instance of it. Heavy lib
 (torch, transformers, outlines) load only when the embedded model is first used.
 """
 
-from agents.llm._errors import LLMAuthError, LLMError, LLMInvalidOutputError, LLMUnreachableError
+from agents.llm._errors import (
+    LLMAuthError,
+    LLMError,
+    LLMInvalidOutputError,
+    LLMUnreachableError,
+    redact_url,
+)
 from agents.llm._local import LocalLLM
 from agents.llm._local_model import LocalModelStatus, local_model_status
 from agents.llm._openai import OpenAICompatibleLLM
@@ -34,4 +40,5 @@ __all__ = [
     "local_model_status",
     "prompt_hash",
     "read_call_log",
+    "redact_url",
 ]

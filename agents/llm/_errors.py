@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
+# The user:password part of every URL in a text: everything between "scheme://" and the
+# last "@" before the path. A password may hold "@" or ":", never "/", "?" or "#".
+_URL_CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^/?#\s]*@", re.IGNORECASE)
+
 _ENDPOINT_SETTINGS = (
     "the endpoint is chosen by COSCI_LLM_BASE_URL or llm_base_url in $COSCI_HOME/settings.yaml; "
     "unset both to use the embedded model"
 )
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the credentials of every URL in it (``user:password@``) shown as ``***@``.
+
+    Used wherever an endpoint URL is printed, logged or stored: a URL may carry a password.
+    """
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 class LLMError(Exception):
@@ -18,6 +32,7 @@ class LLMUnreachableError(LLMError):
     """The endpoint did not answer usefully (connection, timeout, 429 or 5xx) after retries."""
 
     def __init__(self, url: str, attempts: int, cause: str) -> None:
+        url = redact_url(url)
         self.url = url
         self.attempts = attempts
         super().__init__(
@@ -30,6 +45,7 @@ class LLMAuthError(LLMError):
     """The endpoint rejected the API key (HTTP 401 or 403). The key itself is never shown."""
 
     def __init__(self, url: str, status: int) -> None:
+        url = redact_url(url)
         self.url = url
         self.status = status
         super().__init__(

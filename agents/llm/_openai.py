@@ -14,12 +14,19 @@ import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from agents.llm._errors import LLMAuthError, LLMError, LLMInvalidOutputError, LLMUnreachableError
+from agents.llm._errors import (
+    LLMAuthError,
+    LLMError,
+    LLMInvalidOutputError,
+    LLMUnreachableError,
+    redact_url,
+)
 from agents.llm._schema import describe_problem, parse_answer, schema_json, with_json_instruction
 from agents.llm._types import ChatMessage, Completion
 
@@ -75,8 +82,9 @@ class OpenAICompatibleLLM:
     """Chat completions from an OpenAI-compatible endpoint, with validated structured output.
 
     ``sleep`` and the backoff bounds are injectable so tests can check the waits without
-    waiting. The API key goes to the SDK client only; it is never logged, stored in
-    completions or shown in errors.
+    waiting. The API key, and any ``user:password@`` in ``base_url``, go to the SDK
+    client only; they are never logged, stored in completions or shown in errors
+    (``self.base_url`` is the URL with its credentials redacted).
     """
 
     def __init__(
@@ -97,7 +105,7 @@ class OpenAICompatibleLLM:
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url
+        self.base_url = redact_url(base_url)
         self.model = model
         self.max_retries = max_retries
         self.structured_output = structured_output
@@ -110,6 +118,8 @@ class OpenAICompatibleLLM:
         self._max_retry_after_s = max_retry_after_s
         self._sleep = sleep
         secret = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        # Texts from the SDK or the server may quote a secret outside any URL: scrub both.
+        self._secrets = [s for s in (secret, urlsplit(base_url).password) if s]
         import openai  # ~0.6 s to import: deferred until an endpoint is actually used
 
         self._client = openai.OpenAI(
@@ -291,8 +301,10 @@ class OpenAICompatibleLLM:
         )
 
     def _redact(self, text: str) -> str:
-        key = self._client.api_key
-        return text.replace(key, "***") if key and key != "no-key" else text
+        text = redact_url(text)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _as_llm_error(self, exc: BaseException, attempts: int) -> LLMError:
         import openai

@@ -2,7 +2,8 @@
 
 A recorded run can be replayed exactly without any model: the replay answers each prompt
 with what was recorded for it, in the recorded order when the same prompt was asked twice.
-Keys never reach the log: only messages, answers and counts are written.
+Keys never reach the log: only messages, answers and counts are written, and an error's
+text has any URL credentials redacted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agents.llm._errors import LLMAuthError, LLMError, LLMInvalidOutputError, LLMUnreachableError
+from agents.llm._errors import (
+    LLMAuthError,
+    LLMError,
+    LLMInvalidOutputError,
+    LLMUnreachableError,
+    redact_url,
+)
 from agents.llm._schema import schema_json
 from agents.llm._types import ChatMessage, Completion, LLMClient
 
@@ -71,7 +78,9 @@ class RecordingLLM:
             completion = self.inner.complete(messages, schema, role=role, max_tokens=max_tokens)
         except LLMError as exc:
             entry["latency_s"] = round(time.perf_counter() - start, 6)
-            entry["error"] = {"type": type(exc).__name__, "message": str(exc)}
+            # Clients redact their own errors; this keeps a URL password off disk whatever
+            # client raised it.
+            entry["error"] = {"type": type(exc).__name__, "message": redact_url(str(exc))}
             self._append(entry)
             raise
         entry.update(
