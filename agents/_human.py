@@ -9,6 +9,7 @@ shown to the ranking and meta-review agents.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -103,6 +104,22 @@ def load_decisions(path: Path) -> ReviewDecisions:
         raise CoScientistError(f"{path}: {where}: {first['msg']}") from None
 
 
+def check_compute(spec: ExperimentSpec, where: str, cores: int | None = None) -> None:
+    """Refuse a person's spec that asks for more parallel threads than the machine has cores.
+
+    A spec allows up to 256 x 256; run as asked, such an experiment would swamp the
+    machine and starve the rest of the run. ``cores`` defaults to ``os.cpu_count()``.
+    """
+    cores = cores or os.cpu_count() or 1
+    jobs, threads = spec.budget.n_jobs, spec.budget.threads_per_trial
+    if jobs * threads > cores:
+        raise CoScientistError(
+            f"{where}: the spec asks for budget.n_jobs {jobs} x budget.threads_per_trial "
+            f"{threads} = {jobs * threads} threads, but this machine has {cores} cores: "
+            f"lower them so that their product is at most {cores}"
+        )
+
+
 def check_decisions(
     decisions: ReviewDecisions, *, waiting: Sequence[str], known: Iterable[str], task: str
 ) -> None:
@@ -123,6 +140,12 @@ def check_decisions(
     missing = sorted({n.id for n in decisions.reviews} - known_ids)
     if missing:
         raise CoScientistError(f"reviews for unknown hypotheses {', '.join(missing)}")
+    for d in decisions.decisions:
+        if d.spec is not None:
+            check_compute(d.spec, d.id)
+    for n, own in enumerate(decisions.add, start=1):
+        if own.spec is not None:
+            check_compute(own.spec, f"your hypothesis {n}")
 
 
 def _experiment(
@@ -130,6 +153,7 @@ def _experiment(
 ) -> ExperimentSpec:
     try:
         if spec is not None:
+            check_compute(spec, hid)
             return conform_spec(spec.model_copy(update={"name": hid}), plan)
         return build_spec(plan, families or [], name=hid)
     except BackendError as exc:

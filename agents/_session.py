@@ -8,14 +8,20 @@ Layout of a run directory::
     memory_calls.jsonl    every memory look-up (replayed with the LLM log)
     experiments/<id>/     backend run directories; experiments.log: starts and finishes
     reviews/round-N.json  the decisions a person made at each review pause
+    run.lock              held (flock) by the one process writing the run; holds its PID
     report.md, results.json, elo.png, best_model/   written by the CLI when it ends
 
 The class holds no clients: the caller builds the LLM and the toolbox (from settings,
 for a replay, or fakes in tests) and passes them to :meth:`ResearchRun.advance`.
+
+One process at a time may write a run (:meth:`ResearchRun.lock`): two resumes from
+different states would interleave their checkpoints and call logs.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents._checkpoint import open_checkpointer
+from agents._checkpoint import count_checkpoints, open_checkpointer
 from agents._context import RunContext
 from agents._guard import CoScientistError
 from agents._human import ReviewDecisions, ReviewRequest
@@ -56,6 +62,22 @@ class RunConfig(BaseModel):
 Status = Literal["new", "waiting_for_review", "finished", "stopped"]
 
 
+def _os_reason(exc: OSError) -> str:
+    """An OSError in words, e.g. "Not a directory: /a/file" (no "[Errno 20]")."""
+    reason = exc.strerror or str(exc)
+    return f"{reason}: {exc.filename}" if exc.filename else reason
+
+
+def _has_content(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.iterdir())
+    return path.is_file() and path.stat().st_size > 0
+
+
+class RunInUseError(CoScientistError):
+    """Another process is writing the run directory."""
+
+
 class _Unavailable:
     """Stands in for collaborators when the graph is only read, never run."""
 
@@ -69,6 +91,7 @@ class ResearchRun:
     def __init__(self, run_dir: Path, config: RunConfig) -> None:
         self.dir = Path(run_dir)
         self.config = config
+        self._lock_depth = 0
 
     # ------------------------------------------------------------ files
 
@@ -91,14 +114,36 @@ class ResearchRun:
     def pending_decisions(self) -> Path:
         return self.dir / "reviews" / "pending.json"
 
+    @property
+    def lock_file(self) -> Path:
+        return self.dir / "run.lock"
+
+    @property
+    def experiments_dir(self) -> Path:
+        return self.dir / "experiments"
+
     @classmethod
     def create(cls, run_dir: Path, config: RunConfig) -> ResearchRun:
         """Make the run directory (it must be new or empty) and write run.json."""
         run_dir = Path(run_dir)
         if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
             raise CoScientistError(f"run directory {run_dir} already exists and is not empty")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "run.json").write_text(config.model_dump_json(indent=2), encoding="utf-8")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CoScientistError(
+                f"cannot create run directory {run_dir}: {_os_reason(exc)}"
+            ) from None
+        try:
+            # "x": of two processes creating the same run, the second one stops here.
+            with (run_dir / "run.json").open("x", encoding="utf-8") as handle:
+                handle.write(config.model_dump_json(indent=2))
+        except FileExistsError:
+            raise CoScientistError(
+                f"run directory {run_dir} already exists and is not empty"
+            ) from None
+        except OSError as exc:
+            raise CoScientistError(f"cannot write in {run_dir}: {_os_reason(exc)}") from None
         return cls(run_dir, config)
 
     @classmethod
@@ -129,12 +174,77 @@ class ResearchRun:
             replay_lookups_from=replay,
         )
 
+    # ------------------------------------------------------------ writing
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run for this process: run, resume and review writes take it.
+
+        A second process gets a :class:`RunInUseError` naming the holder's PID at once
+        (no waiting: it would then go on from a state the first one has moved past). The
+        lock is re-entrant on one ``ResearchRun``, so a review can hold it while it saves
+        decisions and then resumes. The kernel drops it when the holder dies.
+        """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        try:
+            # "a+": opening must not erase the PID that the holder wrote.
+            handle = self.lock_file.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise CoScientistError(f"cannot write in run {self.dir}: {_os_reason(exc)}") from None
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise RunInUseError(
+                    f"run {self.dir} is in use by another cosci process (PID {holder}); "
+                    "wait for it to finish or stop it, then try again"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+                handle.seek(0)
+                handle.truncate()
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     # ------------------------------------------------------------ graph
+
+    def _check_intact(self) -> None:
+        """Refuse a run that has started but lost its checkpoints.
+
+        Going on would start it over and append a second session to its call log, which
+        then no longer replays. A brand-new run (only run.json) has no checkpoints yet.
+        """
+        started = [
+            name
+            for name, path in (("LLM calls", self.llm_log), ("experiments", self.experiments_dir))
+            if _has_content(path)
+        ]
+        if started and count_checkpoints(self.checkpoints) == 0:
+            state = "missing" if not self.checkpoints.exists() else "empty"
+            raise CoScientistError(
+                f"run {self.dir} is damaged: {self.checkpoints.name} is {state} but the run "
+                f"has {' and '.join(started)} already; it cannot continue: start a new run"
+            )
 
     @contextmanager
     def _graph(self, llm: Any, tools: Any) -> Iterator[Any]:
         from agents.graph import build_graph
 
+        self._check_intact()
         with open_checkpointer(self.checkpoints) as saver:
             yield build_graph(llm, tools, checkpointer=saver)
 
@@ -171,10 +281,11 @@ class ResearchRun:
 
     def save_decisions(self, decisions: ReviewDecisions) -> Path:
         """Keep a person's decisions until ``advance`` resumes the run with them."""
-        if self.pending_review() is None:
-            raise CoScientistError(f"run {self.dir} is not waiting for a review")
-        self.pending_decisions.parent.mkdir(parents=True, exist_ok=True)
-        self.pending_decisions.write_text(decisions.model_dump_json(indent=2), encoding="utf-8")
+        with self.lock():
+            if self.pending_review() is None:
+                raise CoScientistError(f"run {self.dir} is not waiting for a review")
+            self.pending_decisions.parent.mkdir(parents=True, exist_ok=True)
+            self.pending_decisions.write_text(decisions.model_dump_json(indent=2), encoding="utf-8")
         return self.pending_decisions
 
     def _decisions_for(self, request: ReviewRequest) -> ReviewDecisions | None:
@@ -191,12 +302,13 @@ class ResearchRun:
 
         Starts a new run, resumes a stopped (e.g. killed) one from its last checkpoint, or
         resumes a paused one with the saved decisions (a replay uses the original run's).
-        Raises CoScientistError when the run waits for a review and has no decisions.
+        Raises CoScientistError when the run waits for a review and has no decisions,
+        and RunInUseError when another process is writing the run.
         """
         from langgraph.types import Command
 
         payload_was_sent = False
-        with self._graph(llm, tools) as graph:
+        with self.lock(), self._graph(llm, tools) as graph:
             while True:
                 snap = graph.get_state(self._config)
                 payload: Any

@@ -271,6 +271,9 @@ class ExperimentSpec(BaseModel):
             raise SpecError(
                 f"{path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {first}"
             ) from None
+        except RecursionError:
+            # Both parsers recurse once per level; a spec is a few levels deep.
+            raise SpecError(f"{path} is nested too deeply to be a spec") from None
         if data is None:
             raise SpecError(f"spec file {path} is empty")
         if not isinstance(data, dict):

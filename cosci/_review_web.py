@@ -39,6 +39,8 @@ from cosci._review_page import ADD_SLOTS, Form, render_message, render_review_pa
 
 MAX_BODY = 1 << 20
 """Largest request body read (bytes); the form is a few KiB."""
+MAX_FIELDS = 2000
+"""Most form fields accepted; the page has about ten per hypothesis."""
 
 
 class ReviewWebError(Exception):
@@ -64,6 +66,8 @@ def _spec_from_text(text: str, where: str) -> ExperimentSpec:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CoScientistError(f"{where}: the spec is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise CoScientistError(f"{where}: the spec is nested too deeply to be a spec") from None
     if not isinstance(data, dict):
         raise CoScientistError(f"{where}: the spec must be a JSON object")
     return parse_spec(data, source=f"spec of {where}")
@@ -85,8 +89,8 @@ def _decision(form: Form, h: Hypothesis) -> HumanDecision:
     if spec_text:
         try:
             unchanged = json.loads(spec_text) == h.experiment.model_dump(mode="json")
-        except json.JSONDecodeError:
-            unchanged = False
+        except (json.JSONDecodeError, RecursionError):
+            unchanged = False  # _spec_from_text says what is wrong
         spec = None if unchanged else _spec_from_text(spec_text, hid)
     edits: dict[str, Any] = {
         "statement": statement if statement != " ".join(h.statement.split()) else None,
@@ -219,12 +223,17 @@ class ReviewSession:
         with self._lock:
             if self.saved is not None:
                 return 200, render_message("Decisions saved", self.done_message())
-            fields = parse_qs(
-                body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=2000
-            )
+            # All fields are read (the body is at most MAX_BODY), so that a refused form
+            # comes back with what the person typed.
+            fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
             form = {key: values[0] for key, values in fields.items()}
             waiting = self.request.hypothesis_ids
             try:
+                if len(fields) > MAX_FIELDS:
+                    raise CoScientistError(
+                        f"the form sent {len(fields)} fields; at most {MAX_FIELDS} are read "
+                        "(this page has far fewer): send the page's own form"
+                    )
                 decisions = decisions_from_form(form, self.state["hypotheses"], waiting)
                 check_form_decisions(decisions, self.state, waiting)
                 self.saved = self.run.save_decisions(decisions)

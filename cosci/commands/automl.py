@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -48,6 +49,22 @@ def _build_spec(spec_file: Path | None, overrides: dict[str, Any]) -> Experiment
         else:
             data[section] = value
     return parse_spec(data, source=str(spec_file) if spec_file else "options")
+
+
+def _check_writable(path: Path, option: str, *, file: bool = False) -> None:
+    """Fail now, in one line, when ``path`` cannot be written: before any work is done."""
+    from automl_backend import BackendError
+
+    if file and path.is_dir():
+        raise BackendError(f"{option} {path} is a folder; name the file to write")
+    parent = path.expanduser().absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        raise BackendError(f"cannot write {option} {path}: {exc.strerror or exc}{where}") from None
 
 
 class _ProgressView:
@@ -158,6 +175,8 @@ def automl(
     from automl_backend import load_dataset, run_spec, train_test_split_dataset
 
     os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))
+    if out is not None:
+        _check_writable(out, "--out")
     experiment = _build_spec(
         spec,
         {
@@ -213,6 +232,7 @@ def predict(
 
     from automl_backend import load_model, read_table
 
+    _check_writable(out, "--out", file=True)
     fitted = load_model(model, trust=trust)
     table = read_table(data)
     predictions = pd.DataFrame({"prediction": fitted.predict(table)})

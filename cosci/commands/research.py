@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import time
@@ -14,6 +15,8 @@ from rich.console import Console
 from cosci._console import cli_console
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from agents import ResearchRun
     from agents.llm import LLMClient
     from tools import Toolbox
@@ -188,6 +191,44 @@ def _start(
     _drive(run)
 
 
+MAX_SECONDS = 7 * 24 * 3600
+"""The longest --time-budget or --experiment-budget: a week, automl's cap on one run."""
+
+# RunContext fields as the `cosci run` options that set them, for error messages.
+_OPTION_OF = {
+    "rounds": "--rounds",
+    "hypotheses_per_round": "--hypotheses",
+    "children_per_round": "--children",
+    "trials_per_experiment": "--trials",
+    "experiment_time_s": "--experiment-budget",
+    "time_budget_s": "--time-budget",
+    "folds": "--folds",
+    "seed": "--seed",
+    "metric": "--metric",
+    "llm_share": "--llm-share",
+}
+
+
+def _check_seconds(**seconds_by_option: float) -> None:
+    """Refuse a time option that is not a number of seconds in (0, MAX_SECONDS]."""
+    from agents import CoScientistError
+
+    for name, seconds in seconds_by_option.items():
+        if not (math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS):
+            raise CoScientistError(
+                f"--{name.replace('_', '-')} {seconds:g} is out of range: give seconds "
+                f"above 0 and at most {MAX_SECONDS} (7 days)"
+            )
+
+
+def _settings_problem(exc: ValidationError) -> str:
+    """The first problem of a RunContext, in one line and in terms of the options."""
+    first = exc.errors()[0]
+    where = ".".join(_OPTION_OF.get(str(p), str(p)) for p in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
 def run(
     goal: Annotated[
         str | None, typer.Argument(help="The research goal, in plain language.")
@@ -236,6 +277,8 @@ def run(
     ] = None,
 ) -> None:
     """Run the co-scientist on a research goal and a data set."""
+    from pydantic import ValidationError
+
     from agents import CoScientistError, ResearchRun, RunContext
 
     if replay is not None:
@@ -250,6 +293,7 @@ def run(
         return
     if goal is None or data is None:
         raise CoScientistError("cosci run needs a GOAL and --data (or --replay RUN)")
+    _check_seconds(time_budget=time_budget, experiment_budget=experiment_budget)
     try:
         context = RunContext(
             rounds=rounds,
@@ -265,8 +309,8 @@ def run(
             llm_share=None if llm_share >= 1.0 else llm_share,
             fill_time_budget=fill_budget,
         )
-    except ValueError as exc:
-        raise CoScientistError(f"invalid run settings: {exc}") from None
+    except ValidationError as exc:
+        raise CoScientistError(f"invalid run settings: {_settings_problem(exc)}") from None
     _start(goal, data, target, context, out, not no_memory)
 
 
@@ -341,65 +385,71 @@ def review(
     from cosci._tables import proposals_table
 
     run = ResearchRun.open(run_dir)
-    request = run.pending_review()
-    if request is None:
-        raise CoScientistError(
-            f"run {run_dir} is not waiting for a review (status: {run.status()})"
-        )
-    _out.print(proposals_table(run.state(), request.hypothesis_ids))
-    flags = approve or reject or edit_statement or edit_families or edit_spec or add or note
-    if web:
-        from cosci._review_web import serve_review
+    # Held from reading the pause to saving (and resuming): another process that resumed
+    # meanwhile would make these decisions answer a pause that is gone.
+    with run.lock():
+        request = run.pending_review()
+        if request is None:
+            raise CoScientistError(
+                f"run {run_dir} is not waiting for a review (status: {run.status()})"
+            )
+        _out.print(proposals_table(run.state(), request.hypothesis_ids))
+        flags = approve or reject or edit_statement or edit_families or edit_spec or add or note
+        if web:
+            from cosci._review_web import serve_review
 
-        if decisions is not None or flags or approve_all or reject_rest or interactive:
-            raise CoScientistError("--web takes no other decisions: make them on the page")
-        saved = serve_review(
-            run,
-            port=port,
-            open_browser=not no_browser,
-            say=lambda text: _out.print(text, markup=False, highlight=False, soft_wrap=True),
+            if decisions is not None or flags or approve_all or reject_rest or interactive:
+                raise CoScientistError("--web takes no other decisions: make them on the page")
+            saved = serve_review(
+                run,
+                port=port,
+                open_browser=not no_browser,
+                say=lambda text: _out.print(text, markup=False, highlight=False, soft_wrap=True),
+            )
+            if saved is None:
+                _out.print("Stopped; nothing was saved.")
+                raise typer.Exit(130)
+            _out.print(f"Decisions saved to {saved}.")
+            if resume_now:
+                _drive(run)
+            else:
+                _out.print(f"Continue with `cosci resume {run.dir}`.")
+            return
+        if decisions is not None:
+            chosen = load_decisions(decisions)
+        elif flags or approve_all or reject_rest:
+            chosen = decisions_from_flags(
+                approve=approve,
+                reject=reject,
+                edit_statement=edit_statement,
+                edit_families=edit_families,
+                edit_spec=edit_spec,
+                add=add,
+                note=note,
+                reject_rest=reject_rest,
+            )
+        elif interactive or sys.stdin.isatty():
+            chosen = decisions_interactive(_out, run.state()["hypotheses"], request.hypothesis_ids)
+        else:
+            _out.print(
+                "Decide with flags (--approve ID, --reject ID=REASON, --edit-statement ID=TEXT, "
+                "--edit-families ID=F1,F2, --add 'F1,F2: statement', --note ID=TEXT, "
+                "--approve-all) or --decisions FILE."
+            )
+            return
+        state = run.state()
+        check_decisions(
+            chosen,
+            waiting=request.hypothesis_ids,
+            known=state["hypotheses"],
+            task=state["plan"].task,
         )
-        if saved is None:
-            _out.print("Stopped; nothing was saved.")
-            raise typer.Exit(130)
-        _out.print(f"Decisions saved to {saved}.")
+        path = run.save_decisions(chosen)
+        _out.print(f"Decisions saved to {path}.")
         if resume_now:
             _drive(run)
         else:
             _out.print(f"Continue with `cosci resume {run.dir}`.")
-        return
-    if decisions is not None:
-        chosen = load_decisions(decisions)
-    elif flags or approve_all or reject_rest:
-        chosen = decisions_from_flags(
-            approve=approve,
-            reject=reject,
-            edit_statement=edit_statement,
-            edit_families=edit_families,
-            edit_spec=edit_spec,
-            add=add,
-            note=note,
-            reject_rest=reject_rest,
-        )
-    elif interactive or sys.stdin.isatty():
-        chosen = decisions_interactive(_out, run.state()["hypotheses"], request.hypothesis_ids)
-    else:
-        _out.print(
-            "Decide with flags (--approve ID, --reject ID=REASON, --edit-statement ID=TEXT, "
-            "--edit-families ID=F1,F2, --add 'F1,F2: statement', --note ID=TEXT, "
-            "--approve-all) or --decisions FILE."
-        )
-        return
-    state = run.state()
-    check_decisions(
-        chosen, waiting=request.hypothesis_ids, known=state["hypotheses"], task=state["plan"].task
-    )
-    path = run.save_decisions(chosen)
-    _out.print(f"Decisions saved to {path}.")
-    if resume_now:
-        _drive(run)
-    else:
-        _out.print(f"Continue with `cosci resume {run.dir}`.")
 
 
 # ---------------------------------------------------------------- resume, show
@@ -410,12 +460,14 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
     from agents import ResearchRun
 
     run = ResearchRun.open(run_dir)
-    if run.status() == "finished":
-        _out.print(f"Run {run_dir} has already finished.")
-        show(run_dir)
-        return
-    _out.print(f"[bold]cosci[/] resuming [cyan]{run.dir}[/] ({run.status()})")
-    _drive(run)
+    # Taken before the status is read: a second resume must stop here, not after it wrote.
+    with run.lock():
+        if run.status() == "finished":
+            _out.print(f"Run {run_dir} has already finished.")
+            show(run_dir)
+            return
+        _out.print(f"[bold]cosci[/] resuming [cyan]{run.dir}[/] ({run.status()})")
+        _drive(run)
 
 
 def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
