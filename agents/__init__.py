@@ -12,6 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     "build_graph": "graph",
+    "Answer": "_answer",
+    "EvidenceRow": "_answer",
+    "build_answer": "_answer",
+    "Effect": "_effects",
+    "measure_effect": "_effects",
+    "judge_prediction": "_effects",
     "leader_order": "_schedule",
     "RunContext": "_context",
     "ResearchState": "_state",
@@ -45,9 +51,12 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "INITIAL_ELO",
+    "Answer",
     "Budgets",
     "CoScientistError",
+    "Effect",
     "EloSnapshot",
+    "EvidenceRow",
     "HumanDecision",
     "HumanHypothesis",
     "HumanReviewNote",
@@ -66,20 +75,25 @@ __all__ = [
     "RunConfig",
     "RunContext",
     "allocate_trials",
+    "build_answer",
     "build_graph",
     "cluster_ids",
     "compare_fold_scores",
     "elo_update",
+    "judge_prediction",
     "leader_order",
+    "measure_effect",
     "nearest_duplicate",
     "open_checkpointer",
     "schedule_matches",
 ]
 
 if TYPE_CHECKING:
+    from agents._answer import Answer, EvidenceRow, build_answer
     from agents._budget import allocate_trials
     from agents._checkpoint import open_checkpointer
     from agents._context import RunContext
+    from agents._effects import Effect, judge_prediction, measure_effect
     from agents._elo import INITIAL_ELO, elo_update
     from agents._guard import CoScientistError, LLMUnusableError
     from agents._human import (

@@ -19,6 +19,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agents import _human, _messages
+from agents._effects import Effect
 from agents._guard import CoScientistError
 from automl_backend import DatasetProfile, ExperimentResult, ExperimentSpec, TrialConfig
 
@@ -32,6 +33,9 @@ _ALLOWED: tuple[type, ...] = (
     _messages.EloSnapshot,
     _messages.MetaReview,
     _messages.ExperimentTask,
+    _messages.ArmCost,
+    _messages.NextAction,
+    Effect,
     _human.ReviewRequest,
     DatasetProfile,
     ExperimentResult,

@@ -37,6 +37,11 @@ class RunContext(BaseModel):
     without a time budget."""
     max_experiments_per_round: int | None = Field(default=None, ge=1)
     """None: every approved hypothesis is tested in the round it is approved."""
+    rope_points: float = Field(default=1.0, ge=0, le=50)
+    """Region of practical equivalence of verdicts, in points of the metric."""
+    holdout: float = Field(default=0.2, ge=0, le=0.5)
+    """Share of the rows set aside (stratified, seeded) before anything sees the data;
+    0 turns the holdout off."""
     folds: int = Field(default=3, ge=2, le=20)
     seed: int = Field(default=0, ge=0)
     metric: str | None = None

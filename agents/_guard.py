@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 import prompts
+from agents._sanitize import check_llm_text
 from agents.llm import ChatMessage, LLMClient, LLMInvalidOutputError
 
 T = TypeVar("T", bound=BaseModel)
@@ -52,6 +53,7 @@ class LLMGuard:
         self.round = round_
         self.failures = 0
         self.seconds = 0.0
+        self.dropped: list[str] = []
 
     def ask(
         self, role: str, schema: type[T], *, max_tokens: int = 200, **values: object
@@ -90,9 +92,23 @@ class LLMGuard:
             )
         return None
 
+    def text(
+        self, where: str, text: str | None, *, known_columns: tuple[str, ...] = ()
+    ) -> str | None:
+        """``text`` from the LLM if it passes the sanity filter (no URLs, no markup debris,
+        no empty or meta answers, no unknown column names), else None; drops are counted
+        and reported (``filtered_llm_texts``)."""
+        if text is None:
+            return None
+        verdict = check_llm_text(text, known_columns=known_columns)
+        if verdict.text is None:
+            self.dropped.append(f"{where}: {verdict.reason}")
+        return verdict.text
+
     def updates(self) -> dict[str, object]:
         """State updates recording this step's LLM outcome."""
         return {
+            "filtered_llm_texts": self.dropped,
             "llm_failure_streak": self.streak,
             "llm_failures": self.failures,
             "spent_s": self.seconds,

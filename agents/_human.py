@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from agents._elo import INITIAL_ELO
 from agents._guard import CoScientistError
-from agents._messages import Hypothesis, ResearchPlan, Review
-from agents._specs import build_spec, conform_spec, make_prediction
+from agents._messages import Hypothesis, Prediction, ResearchPlan, Review
+from agents._specs import build_spec, conform_spec
 from automl_backend import BackendError, ExperimentSpec, family_names
 
 
@@ -167,7 +167,6 @@ def apply_decisions(
     waiting: Sequence[str],
     plan: ResearchPlan,
     round_: int,
-    baseline_score: float | None,
     embed: Callable[[list[Hypothesis]], list[list[float]]],
 ) -> dict[str, Any]:
     """State updates for ``decisions``; a CoScientistError names anything that cannot apply."""
@@ -219,6 +218,10 @@ def apply_decisions(
     added: list[Hypothesis] = []
     for offset, own in enumerate(decisions.add):
         hid = f"H{len(hypotheses) + offset + 1}"
+        treatment = _experiment(plan, hid, own.families, own.spec)
+        control = _experiment(plan, f"{hid}-control", [plan.reference_family], None)
+        control_label = f"a tuned {plan.reference_family}"
+        gain = own.expected_gain_points
         added.append(
             Hypothesis(
                 id=hid,
@@ -226,8 +229,17 @@ def apply_decisions(
                 origin="human",
                 statement=own.statement,
                 rationale=own.rationale,
-                prediction=make_prediction(own.expected_gain_points, plan.metric, baseline_score),
-                experiment=_experiment(plan, hid, own.families, own.spec),
+                factor="family",
+                chosen_by="person",
+                control_label=control_label,
+                treatment_label=", ".join(m.family for m in treatment.models),
+                prediction=Prediction(
+                    direction="better" if gain > 0 else "not_worse",
+                    min_effect_points=abs(gain) if gain > 0 else max(abs(gain), plan.rope_points),
+                    control=control_label,
+                ),
+                experiment=treatment,
+                control=control,
                 status="approved",
             )
         )

@@ -15,14 +15,15 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from agents._questions import FACTORS, QUESTION_KINDS
 from automl_backend import PreprocessingConfig, family_names, metric_names
 
 SCALING_CHOICES: tuple[str, ...] = get_args(PreprocessingConfig.model_fields["scaling"].annotation)
 SELECTION_CHOICES: tuple[str, ...] = get_args(
     PreprocessingConfig.model_fields["feature_selection"].annotation
 )
-GAIN_POINTS = (0, 1, 2, 3, 5)
-"""Expected gain over the baseline a hypothesis may register, in points of the metric."""
+GAIN_POINTS = (1, 2, 3, 5)
+"""Expected gain of a treatment over its control a hypothesis may register, in points."""
 EVOLUTION_OPERATORS = ("narrow", "combine", "simplify", "out_of_box")
 NARROWING_FACTORS = (0.25, 0.5, 0.75)
 Score = Literal[1, 2, 3, 4, 5]
@@ -38,7 +39,7 @@ def _families(task: str) -> Any:
 
 @cache
 def plan_draft_model(task: str) -> type[BaseModel]:
-    """The supervisor's draft: a metric, a measurable objective, families to focus on."""
+    """The supervisor's draft: the question kind, its factors, a metric, an objective."""
     return create_model(
         "PlanDraft",
         __config__=_FLAT,
@@ -46,21 +47,25 @@ def plan_draft_model(task: str) -> type[BaseModel]:
             Literal["classification", "regression", "unclear"],
             Field(description="the kind of prediction the goal asks for"),
         ),
+        question=(
+            Literal[QUESTION_KINDS],  # type: ignore[valid-type]
+            Field(description="best, effect (does X help), constrained (smallest within), why"),
+        ),
+        factors=(list[Literal[FACTORS]], Field(max_length=3)),  # type: ignore[valid-type]
         metric=(Literal[tuple(m for m in PLAN_METRICS if m in metric_names(task))], ...),  # type: ignore[valid-type]
         objective=(str, Field(min_length=5, max_length=160)),
-        focus_families=(list[_families(task)], Field(min_length=1, max_length=3)),
+        focus_families=(list[_families(task)], Field(max_length=3)),
     )
 
 
 @cache
-def hypothesis_draft_model(task: str, cite_ids: tuple[str, ...] = ()) -> type[BaseModel]:
-    """One new hypothesis: a claim, why, which families and preprocessing test it."""
+def hypothesis_draft_model(
+    keys: tuple[str, ...], cite_ids: tuple[str, ...] = ()
+) -> type[BaseModel]:
+    """One new hypothesis: which of the offered interventions to test, and why."""
     fields: dict[str, Any] = {
-        "statement": (str, Field(min_length=10, max_length=180)),
+        "intervention": (Literal[keys], ...),  # type: ignore[valid-type]
         "rationale": (str, Field(min_length=5, max_length=200)),
-        "families": (list[_families(task)], Field(min_length=1, max_length=3)),
-        "scaling": (Literal[SCALING_CHOICES], ...),  # type: ignore[valid-type]
-        "feature_selection": (Literal[SELECTION_CHOICES], ...),  # type: ignore[valid-type]
         "expected_gain_points": (Literal[GAIN_POINTS], ...),  # type: ignore[valid-type]
     }
     if cite_ids:

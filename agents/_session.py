@@ -172,6 +172,8 @@ class ResearchRun:
             embed=embed,
             run_name=self.dir.name,
             replay_lookups_from=replay,
+            holdout_fraction=self.config.context.holdout,
+            seed=self.config.context.seed,
         )
 
     # ------------------------------------------------------------ writing

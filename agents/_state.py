@@ -46,7 +46,7 @@ class ResearchState(TypedDict, total=False):
     plan: ResearchPlan
     """The supervisor's plan: task, metric, objective, warnings, budgets."""
     baseline: ExperimentResult | None
-    """The backend's default configuration, measured once; predictions refer to it."""
+    """Unused since hypotheses carry their own control arm (kept for old checkpoints)."""
     round: int
     """Current round, from 1."""
     hypotheses: Annotated[dict[str, Hypothesis], merge_by_key]
@@ -76,6 +76,12 @@ class ResearchState(TypedDict, total=False):
     """Unusable LLM answers in a row; the run stops when it reaches the context's limit."""
     llm_failures: Annotated[int, operator.add]
     """Unusable LLM answers in total (each replaced by a deterministic fallback)."""
+    filtered_llm_texts: Annotated[list[str], operator.add]
+    """LLM texts the sanity filter dropped ("where: reason"), counted in the report."""
+    arms: Annotated[dict[str, ExperimentResult], merge_by_key]
+    """Results of every arm run so far, by ``agents._signature.arm_key``: a control shared
+    by several hypotheses (or a parent's treatment reused as its child's control) runs
+    once."""
     spent_s: Annotated[float, operator.add]
     """Compute seconds spent so far (experiments and LLM), summed across resumes."""
     llm_s_by_round: Annotated[dict[int, float], add_by_key]
@@ -84,5 +90,8 @@ class ResearchState(TypedDict, total=False):
     from these."""
     stop_reason: str | None
     """Why the run ended (rounds done, time budget, Elo stable); None while it runs."""
+    holdout_scores: dict[str, float]
+    """Scores on the untouched holdout of each tested arm's final model (``H3`` the
+    treatment, ``H3-control`` the control), computed once at the end."""
     overview: str | None
     """The final research overview."""

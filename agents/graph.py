@@ -5,7 +5,7 @@ One round::
     generation -> reflection -> human_review -> rank_proposals -> allocate
         -> experiment (one Send per funded hypothesis) -> observe -> rank_results
         -> proximity -> meta_review -> supervisor -> evolution -> generation ...
-                                                 \\-> overview -> END
+                                                 \\-> final_evaluation -> overview -> END
 
 ``plan`` runs once before the first round (profile, plan, baseline). Collaborators are
 injected: the LLM client, the toolbox (backend and memory) and the checkpointer. Run
@@ -59,6 +59,7 @@ def build_graph(
     graph.add_node("meta_review", partial(meta_review.meta_review, llm=llm))
     graph.add_node("supervisor", supervisor.supervise)
     graph.add_node("evolution", partial(evolution.evolve, llm=llm))
+    graph.add_node("final_evaluation", partial(meta_review.final_evaluation, tools=tools))
     graph.add_node("overview", partial(meta_review.overview, llm=llm))
 
     graph.add_edge(START, "plan")
@@ -74,8 +75,9 @@ def build_graph(
     graph.add_edge("proximity", "meta_review")
     graph.add_edge("meta_review", "supervisor")
     graph.add_conditional_edges(
-        "supervisor", supervisor.route_after_supervisor, ["evolution", "overview"]
+        "supervisor", supervisor.route_after_supervisor, ["evolution", "final_evaluation"]
     )
     graph.add_edge("evolution", "generation")
+    graph.add_edge("final_evaluation", "overview")
     graph.add_edge("overview", END)
     return graph.compile(checkpointer=checkpointer)

@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "ExperimentResult": "_result",
     "EnsembleMember": "_result",
     "run_spec": "_runner",
+    "score_model": "_runner",
     "ProgressEvent": "_search",
     "FittedModel": "_model",
     "load_model": "_model",
@@ -110,6 +111,7 @@ __all__ = [
     "read_table",
     "registry_json_schema",
     "run_spec",
+    "score_model",
     "train_test_split_dataset",
 ]
 
@@ -131,7 +133,7 @@ if TYPE_CHECKING:
     from automl_backend._profile import DatasetProfile, profile_dataset
     from automl_backend._registry import default_config, default_space, family_info, family_names
     from automl_backend._result import EnsembleMember, ExperimentResult
-    from automl_backend._runner import run_spec
+    from automl_backend._runner import run_spec, score_model
     from automl_backend._schema import registry_json_schema
     from automl_backend._search import ProgressEvent
     from automl_backend._spec import (

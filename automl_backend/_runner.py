@@ -340,7 +340,7 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: S
             ensemble_score=ensemble_score, ensemble=members, notes=notes, **base,
         )  # fmt: skip
     if model is not None and test is not None:
-        result.test_score = _test_score(model, test, metric)
+        result.test_score = score_model(model, test, metric)
     result.fit_time_s = round(time.monotonic() - started, 3)
     if workdir is not None and final is not None:
         result.run_dir = final
@@ -354,7 +354,8 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: S
     return RunOutput(result=result, model=model, records=records, study=study)
 
 
-def _test_score(model: FittedModel, test: Dataset, metric: str) -> float:
+def score_model(model: FittedModel, test: Dataset, metric: str) -> float:
+    """Score of a fitted model on labelled data (higher is better, losses negated)."""
     matrix = model.predict_matrix(test.X)
     if model.task == "regression":
         return score(metric, test.y.to_numpy(dtype=float), matrix)

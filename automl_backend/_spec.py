@@ -124,6 +124,10 @@ class CVSpec(BaseModel):
     folds: int | None = Field(default=None, ge=2, le=20)
     """None: 5, or 3 when the data is large for the time budget (see ``resolve_cv``)."""
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
+    train_fraction: float = Field(default=1.0, gt=0, le=1)
+    """Share of each training fold that is fitted on (a seeded, stratified subsample);
+    the validation folds are unchanged, so arms with different fractions stay paired.
+    A learning-curve experiment compares fractions. The final refit uses all rows."""
     time_column: str | None = None
     """For ``time``: column giving the order (row order when left out)."""
 

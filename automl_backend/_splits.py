@@ -38,6 +38,33 @@ def make_folds(
 
     Raises :class:`DataError` when the data has fewer rows than the folds need.
     """
+    folds = _make_full_folds(dataset, cv, seed, time_s)
+    if cv.train_fraction >= 1.0:
+        return folds
+    return [
+        (subsample_rows(dataset, train, cv.train_fraction, seed + i), valid)
+        for i, (train, valid) in enumerate(folds)
+    ]
+
+
+def subsample_rows(dataset: Dataset, rows: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A seeded share of ``rows`` (stratified by class when every class can keep a row)."""
+    from sklearn.model_selection import train_test_split
+
+    keep = max(2, round(len(rows) * fraction))
+    if keep >= len(rows):
+        return rows
+    stratify = None
+    if dataset.task != "regression":
+        labels = dataset.y.to_numpy()[rows]
+        _, counts = np.unique(labels, return_counts=True)
+        if counts.min() >= 2 and keep >= len(counts) and len(rows) - keep >= len(counts):
+            stratify = labels
+    kept, _ = train_test_split(rows, train_size=keep, random_state=seed, stratify=stratify)
+    return np.sort(kept)
+
+
+def _make_full_folds(dataset: Dataset, cv: CVSpec, seed: int, time_s: float | None) -> list[Fold]:
     from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
     n = dataset.n_rows

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents import (
+    Answer,
     EloSnapshot,
     Hypothesis,
     Match,
@@ -22,6 +23,7 @@ from agents import (
     ResearchPlan,
     ResearchRun,
     Review,
+    build_answer,
     leader_order,
 )
 from cosci._best_model import BestModel, best_model_markdown, read_best_model, write_best_model
@@ -31,22 +33,34 @@ class RankedHypothesis(BaseModel):
     """One row of the final ranking."""
 
     rank: int | None
-    """Position among hypotheses in the tournament (None: rejected or failed)."""
+    """Position among hypotheses in the tournament; equal Elo shares a rank (None:
+    rejected or failed)."""
+    tied: bool = False
+    """Shares its rank with another tested hypothesis (no decisive measured match)."""
     id: str
     elo: float | None
     status: str
     origin: str
     statement: str
+    factor: str
+    chosen_by: str
     families: list[str]
     score: float | None
     score_sd: float | None
+    holdout: float | None = None
+    """Score of the treatment arm's final model on the untouched holdout."""
     n_trials: int
     prediction: str
-    prediction_held: bool | None
+    verdict: str | None
+    effect: str | None
+    """Treatment vs control: "+D points [a, b]"."""
     parents: list[str]
     wins: int
     draws: int
     losses: int
+    """W-D-L of measured matches only."""
+    judged: str = "0-0-0"
+    """W-D-L of LLM-judged matches (opinions before compute), listed apart."""
 
 
 class LLMUsage(BaseModel):
@@ -59,15 +73,24 @@ class LLMUsage(BaseModel):
 
 
 class RunResults(BaseModel):
-    """Everything report.md shows, as data."""
+    """Everything report.md shows, as data. ``answer`` comes first."""
 
+    answer: Answer | None
+    """The question, the answer in one sentence built from measured facts, the evidence."""
     goal: str
     data: str
     run_dir: str
     status: str
     stop_reason: str | None
     plan: ResearchPlan | None
-    baseline_score: float | None
+    decisive_matches: int = 0
+    """Measured matches won by one side; 0 means no credible difference between any two
+    tested hypotheses, and the ranking shows ties instead of positions."""
+    holdout_scores: dict[str, float] = Field(default_factory=dict)
+    best_model_holdout: float | None = None
+    """best_model/ scored once on the untouched holdout."""
+    filtered_llm_texts: list[str] = Field(default_factory=list)
+    """LLM texts the sanity filter dropped ("where: reason")."""
     ranking: list[RankedHypothesis]
     best_hypothesis: str | None
     """The tournament leader (highest Elo among tested hypotheses)."""
@@ -100,9 +123,16 @@ def _record(h: Hypothesis, matches: list[Match]) -> tuple[int, int, int]:
 
 
 def rank_hypotheses(state: dict[str, Any]) -> list[RankedHypothesis]:
-    """Tested hypotheses by Elo, then untested ones in play, then failed and rejected."""
+    """Tested hypotheses by Elo, then untested ones in play, then failed and rejected.
+
+    Equal Elo among tested hypotheses (every measured match between them a draw) is a
+    shared rank, not an order: the report says the differences are not credible.
+    """
     elo: dict[str, float] = state.get("elo", {})
     matches: list[Match] = state.get("matches", [])
+    measured = [m for m in matches if m.method == "measured"]
+    judged = [m for m in matches if m.method != "measured"]
+    holdout: dict[str, float] = state.get("holdout_scores", {})
     metric = state["plan"].metric if state.get("plan") else ""
     group = {"tested": 0, "approved": 1, "proposed": 2, "failed": 3, "rejected": 4}
 
@@ -110,8 +140,6 @@ def rank_hypotheses(state: dict[str, Any]) -> list[RankedHypothesis]:
         ok = h.result is not None and h.result.ok and h.result.best_score is not None
         return h.result.best_score if ok else float("-inf")  # type: ignore[union-attr,return-value]
 
-    # Tested ones in the tournament's own leader order (Elo, then measured score, then id);
-    # the others by Elo, then score, then id.
     hypotheses = state.get("hypotheses", {})
     position = {hid: i for i, hid in enumerate(leader_order(hypotheses, elo))}
     ordered = sorted(
@@ -124,31 +152,50 @@ def rank_hypotheses(state: dict[str, Any]) -> list[RankedHypothesis]:
             int(h.id[1:]),
         ),
     )
-    rows, rank = [], 0
-    for h in ordered:
+    tested_elo = [round(elo.get(h.id, 0.0), 6) for h in ordered if h.status == "tested"]
+    rows, rank, previous = [], 0, None
+    for count, h in enumerate(ordered, 1):
         in_play = h.status in ("tested", "approved")
-        rank += in_play
+        rating = round(elo.get(h.id, 0.0), 6)
+        if h.status == "tested":
+            # Competition ranking: equal ratings share the rank of the first of them.
+            if rating != previous:
+                rank = count
+            previous = rating
+        elif in_play:
+            rank = count
         result = h.result if h.result is not None and h.result.ok else None
         scores = result.fold_scores if result else []
-        wins, draws, losses = _record(h, matches)
+        wins, draws, losses = _record(h, measured)
+        jw, jd, jl = _record(h, judged)
         rows.append(
             RankedHypothesis(
                 rank=rank if in_play else None,
+                tied=h.status == "tested" and tested_elo.count(rating) > 1,
                 id=h.id,
                 elo=round(elo[h.id], 1) if h.id in elo else None,
                 status=h.status,
                 origin=h.origin,
                 statement=h.statement,
+                factor=h.factor,
+                chosen_by=h.chosen_by,
                 families=h.families,
                 score=result.best_score if result else None,
                 score_sd=statistics.stdev(scores) if len(scores) > 1 else None,
+                holdout=holdout.get(h.id),
                 n_trials=h.result.n_trials if h.result else 0,
                 prediction=h.prediction.describe(metric),
-                prediction_held=h.prediction_held,
+                verdict=h.verdict,
+                effect=(
+                    f"{h.effect.points:+.1f} [{h.effect.low:+.1f}, {h.effect.high:+.1f}]"
+                    if h.effect
+                    else None
+                ),
                 parents=h.parent_ids,
                 wins=wins,
                 draws=draws,
                 losses=losses,
+                judged=f"{jw}-{jd}-{jl}",
             )
         )
     return rows
@@ -178,17 +225,25 @@ def build_results(run: ResearchRun) -> RunResults:
     state = run.state()
     ranking = rank_hypotheses(state)
     best = next((r.id for r in ranking if r.status == "tested"), None)
-    baseline = state.get("baseline")
     hypotheses = sorted(state.get("hypotheses", {}).values(), key=lambda h: int(h.id[1:]))
     experiment_s = sum(h.result.fit_time_s for h in hypotheses if h.result is not None)
+    experiment_s += sum(
+        h.control_result.fit_time_s for h in hypotheses if h.control_result is not None
+    )
+    plan = state.get("plan")
+    holdout = state.get("holdout_scores", {})
+    matches = state.get("matches", [])
     return RunResults(
+        answer=build_answer(plan, state.get("hypotheses", {}), holdout) if plan else None,
         goal=run.config.goal,
         data=run.config.data,
         run_dir=str(run.dir),
         status=run.status(),
         stop_reason=state.get("stop_reason"),
-        plan=state.get("plan"),
-        baseline_score=baseline.best_score if baseline else None,
+        plan=plan,
+        decisive_matches=sum(m.method == "measured" and m.winner != "draw" for m in matches),
+        holdout_scores=holdout,
+        filtered_llm_texts=state.get("filtered_llm_texts", []),
         ranking=ranking,
         best_hypothesis=best,
         best_model_dir=str(run.dir / "best_model") if best else None,
@@ -196,7 +251,7 @@ def build_results(run: ResearchRun) -> RunResults:
         overview=state.get("overview"),
         hypotheses=hypotheses,
         reviews=state.get("reviews", []),
-        matches=state.get("matches", []),
+        matches=matches,
         elo_history=state.get("elo_history", []),
         meta_reviews=state.get("meta_reviews", []),
         llm=llm_usage(run.llm_log),
@@ -235,10 +290,66 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def answer_markdown(results: RunResults, metric: str) -> list[str]:
+    """The report's first section: the question, the answer, its evidence."""
+    answer, plan = results.answer, results.plan
+    if answer is None or plan is None:
+        return ["## Answer", "", "(the run has not planned yet)", ""]
+    chosen = "the LLM's pick" if plan.question_source == "model" else "rules on the goal's wording"
+    lines = [
+        "## Answer",
+        "",
+        f"**Question** ({answer.question}, read by {chosen}): {plan.goal}",
+        "",
+        f"**Answer:** {answer.sentence}",
+        "",
+        f"Outcome: {answer.outcome.replace('_', ' ')}. Factors: {', '.join(plan.factors)}"
+        + (f"; restricted to {', '.join(plan.focus_families)}" if plan.focus_families else "")
+        + f". Effects are treatment minus control in points of {metric} with a 95 % interval "
+        f"from the Bayesian correlated t-test on the paired folds; differences within "
+        f"+-{plan.rope_points:g} points are practically nil (ROPE).",
+        "",
+    ]
+    if answer.evidence:
+        holdout = bool(plan.holdout_fraction)
+        head = "| id | factor | treatment | control | CV treatment / control | effect [95 % interval] | verdict |"
+        rule = "|---|---|---|---|---|---|---|"
+        if holdout:
+            head += " holdout treatment / control |"
+            rule += "---|"
+        if any(r.treatment_size_kb is not None for r in answer.evidence):
+            head += " size KB | ms / 1000 rows |"
+            rule += "---|---|"
+        lines += [head, rule]
+        for r in answer.evidence:
+            row = (
+                f"| {r.hypothesis_id} | {r.factor} ({r.chosen_by}) | {r.treatment} | {r.control} | "
+                f"{_fmt(r.treatment_cv)} / {_fmt(r.control_cv)} | {r.effect_text()} | "
+                f"{r.verdict or '-'} |"
+            )
+            if holdout:
+                row += f" {_fmt(r.treatment_holdout)} / {_fmt(r.control_holdout)} |"
+            if any(e.treatment_size_kb is not None for e in answer.evidence):
+                row += (
+                    f" {_fmt(r.treatment_size_kb, 1)} / {_fmt(r.control_size_kb, 1)} | "
+                    f"{_fmt(r.treatment_ms_per_1000, 1)} / {_fmt(r.control_ms_per_1000, 1)} |"
+                )
+            lines.append(row)
+        lines.append("")
+        if answer.inconclusive_share is not None:
+            lines += [
+                f"{answer.inconclusive_share:.0%} of the measured claims are inconclusive.",
+                "",
+            ]
+    return lines
+
+
 def render_markdown(results: RunResults) -> str:
     plan = results.plan
     metric = plan.metric if plan else "score"
     lines = [f"# Co-scientist report: {results.goal}", ""]
+    lines += answer_markdown(results, metric)
+    lines += ["## Run", ""]
     lines += [f"- Data: `{results.data}`; run directory: `{results.run_dir}`"]
     if plan is not None:
         b = plan.budgets
@@ -246,29 +357,48 @@ def render_markdown(results: RunResults) -> str:
             f"- Task: {plan.task}; metric: {metric} (higher is better); objective: {plan.objective}",
             f"- Budgets: {b.rounds} rounds, {b.hypotheses_per_round} new hypotheses and "
             f"{b.children_per_round} children per round, ~{b.trials_per_experiment} trials per "
-            f"experiment, {b.folds}-fold CV, seed {b.seed}",
+            f"arm, {b.folds}-fold CV (one fold plan for every arm), seed {b.seed}",
+            f"- Holdout: {plan.holdout_fraction:.0%} of the rows, untouched until the final "
+            "evaluation"
+            if plan.holdout_fraction
+            else "- Holdout: none (--holdout 0)",
             f"- Data set: {plan.dataset}",
         ]
         lines += [f"- **Warning:** {w}" for w in plan.warnings]
+    dropped = results.filtered_llm_texts
     lines += [
-        f"- Baseline (default hist_gradient_boosting): {metric} {_fmt(results.baseline_score)}",
         f"- Status: {results.status}; stopped because: {results.stop_reason or '-'}",
         f"- Cost: {results.compute_seconds:.0f} s of compute, {results.experiment_seconds:.0f} s "
         f"in experiments, {results.llm.seconds:.0f} s in {results.llm.calls} LLM calls "
         f"({results.llm.failed_calls} unusable)",
+        f"- LLM text filter: {len(dropped)} texts dropped"
+        + (f" ({'; '.join(dropped[:8])}{'; ...' if len(dropped) > 8 else ''})" if dropped else ""),
+        "- Who chose what: each hypothesis names whether the LLM (from a closed list of "
+        "rule-built interventions), a rule or a person chose its factor and levels; every "
+        "claim is written by rule from its two arms.",
         "",
         "## Ranking",
         "",
-        f"| rank | id | Elo | {metric} (± sd) | trials | prediction | W-D-L | families | origin | statement |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    if results.decisive_matches == 0 and any(r.status == "tested" for r in results.ranking):
+        lines += [
+            "No measured match was decisive: no tested hypothesis is credibly better than "
+            "another, so they share a rank (=) instead of being ordered.",
+            "",
+        ]
+    lines += [
+        f"| rank | id | Elo | {metric} CV (± sd) | holdout | factor | effect | verdict | "
+        "W-D-L measured | judged | origin | statement |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results.ranking:
-        held = {True: "confirmed", False: "refuted", None: "-"}[r.prediction_held]
         score = "-" if r.score is None else f"{r.score:.4f} ± {_fmt(r.score_sd)}"
         origin = r.origin + (f" of {', '.join(r.parents)}" if r.parents else "")
+        rank = f"={r.rank}" if r.tied else str(r.rank or r.status)
         lines.append(
-            f"| {r.rank or r.status} | {r.id} | {_fmt(r.elo, 0)} | {score} | {r.n_trials} | "
-            f"{held} | {r.wins}-{r.draws}-{r.losses} | {', '.join(r.families)} | {origin} | "
+            f"| {rank} | {r.id} | {_fmt(r.elo, 0)} | {score} | {_fmt(r.holdout)} | "
+            f"{r.factor} ({r.chosen_by}) | {r.effect or '-'} | {r.verdict or '-'} | "
+            f"{r.wins}-{r.draws}-{r.losses} | {r.judged} | {origin} | "
             f"{r.statement.replace('|', '/')} |"
         )
     lines += ["", "## Research overview", "", results.overview or "(the run has not finished)", ""]
@@ -278,54 +408,86 @@ def render_markdown(results: RunResults) -> str:
                 results.best_model, results.best_hypothesis, results.best_model_dir,
                 results.run_dir, metric,
             ),
-            "",
         ]  # fmt: skip
+        if results.best_model_holdout is not None:
+            leader = results.holdout_scores.get(results.best_hypothesis)
+            lines += [
+                f"- On the untouched holdout: best_model/ {metric} {results.best_model_holdout:.4f}"
+                + (f"; the leader {results.best_hypothesis} alone {leader:.4f}" if leader else ""),
+            ]
+        lines.append("")
     lines += ["## Elo over rounds", "", "![Elo over rounds](elo.png)", "", "## Hypotheses", ""]
     for h in results.hypotheses:
         lines += _hypothesis_section(h, results, metric)
     lines += ["## Tournament", ""]
-    measured = sum(m.method == "measured" for m in results.matches)
+    measured = [m for m in results.matches if m.method == "measured"]
+    judged = [m for m in results.matches if m.method != "measured"]
     lines += [
-        f"{len(results.matches)} matches: {measured} decided by measured per-fold scores, "
-        f"{len(results.matches) - measured} judged by the LLM (untested side).",
+        f"{len(measured)} matches decided by measured per-fold scores "
+        f"({results.decisive_matches} decisive, the rest draws).",
         "",
-        "| # | round | a | b | winner | method | Elo a | Elo b | reason |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| # | round | a | b | winner | Elo a | Elo b | reason |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for m in results.matches:
-        winner = {"a": m.a, "b": m.b, "draw": "draw"}[m.winner]
-        lines.append(
-            f"| {m.index} | {m.round} | {m.a} | {m.b} | {winner} | {m.method} | "
-            f"{m.elo_before[0]:.0f}→{m.elo_after[0]:.0f} | {m.elo_before[1]:.0f}→"
-            f"{m.elo_after[1]:.0f} | {m.reason.replace('|', '/')} |"
-        )
+    for m in measured:
+        lines.append(_match_row(m, with_method=False))
+    if judged:
+        lines += [
+            "",
+            f"{len(judged)} matches judged by the LLM before compute (opinions on untested "
+            "proposals; they steer the budget and never count as evidence):",
+            "",
+            "| # | round | a | b | winner | method | Elo a | Elo b | reason |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [_match_row(m, with_method=True) for m in judged]
     lines += ["", "## Meta-reviews", ""]
     for review in results.meta_reviews:
         lines += [f"### Round {review.round}", "", review.as_prompt(), ""]
     return "\n".join(lines) + "\n"
 
 
+def _match_row(m: Match, *, with_method: bool) -> str:
+    winner = {"a": m.a, "b": m.b, "draw": "draw"}[m.winner]
+    method = f" {m.method} |" if with_method else ""
+    return (
+        f"| {m.index} | {m.round} | {m.a} | {m.b} | {winner} |{method} "
+        f"{m.elo_before[0]:.0f}→{m.elo_after[0]:.0f} | {m.elo_before[1]:.0f}→"
+        f"{m.elo_after[1]:.0f} | {m.reason.replace('|', '/')} |"
+    )
+
+
 def _hypothesis_section(h: Hypothesis, results: RunResults, metric: str) -> list[str]:
     lines = [f"### {h.id} ({h.origin}, round {h.round}): {h.status}", "", f"**{h.statement}**", ""]
     if h.rationale:
-        lines += [f"Rationale: {h.rationale}", ""]
-    lines += [f"- Prediction (registered before the experiment): {h.prediction.describe(metric)}"]
-    lines += [f"- Experiment: {', '.join(h.families)}; spec in `experiments/{h.id}/`"]
+        lines += [f"Rationale (the model's words unless it says 'by rule'): {h.rationale}", ""]
+    lines += [
+        f"- Factor: {h.factor}, chosen by {h.chosen_by}"
+        + (f"; flagged: {h.flag}" if h.flag else ""),
+        f"- Control: {h.control_label or '-'}; treatment: {h.treatment_label or '-'}",
+        f"- Prediction (registered before the experiment): {h.prediction.describe(metric)}",
+        f"- Experiments: treatment in `experiments/{h.id}/`, control in "
+        f"`{_arm_dir(h.control_result, results.run_dir) or f'experiments/{h.id}-control/'}`",
+    ]
     if h.parent_ids:
         lines += [f"- Lineage: {h.operator} of {', '.join(h.parent_ids)}"]
     if h.cited_memory_ids:
         lines += [f"- Cites: {'; '.join(h.cited_memory_ids)}"]
+    for passage in h.cited_passages:
+        lines += [f"  - > {passage.replace(chr(10), ' ')}"]
     if h.status_reason:
         lines += [f"- Status: {h.status_reason}"]
-    if h.result is not None and h.result.ok:
-        r = h.result
-        folds = ", ".join(f"{s:.4f}" for s in r.fold_scores)
-        lines += [
-            f"- Measured: {metric} {r.best_score:.4f} (folds {folds}), {r.n_trials} trials "
-            f"({r.n_failed_trials} failed), {r.fit_time_s:.1f} s; best configuration "
-            f"`{r.best_config.model_dump_json() if r.best_config else '-'}`",
-            f"- Evidence: `experiments/{h.id}/report.md` (optimisation history, plots)",
-        ]
+    for name, result in (("treatment", h.result), ("control", h.control_result)):
+        if result is not None and result.ok:
+            folds = ", ".join(f"{s:.4f}" for s in result.fold_scores)
+            lines.append(
+                f"- Measured {name}: {metric} {result.best_score:.4f} (folds {folds}), "
+                f"{result.n_trials} trials ({result.n_failed_trials} failed), "
+                f"{result.fit_time_s:.1f} s; best configuration "
+                f"`{result.best_config.model_dump_json() if result.best_config else '-'}`"
+            )
+    if h.effect is not None:
+        lines.append(f"- Effect: {h.effect.describe()}; verdict: **{h.verdict}**")
     for review in (r for r in results.reviews if r.hypothesis_id == h.id):
         scores = ""
         if review.correctness is not None:
@@ -334,6 +496,16 @@ def _hypothesis_section(h: Hypothesis, results: RunResults, metric: str) -> list
             f"- Review ({review.author}, {review.kind}, {review.verdict}){scores}: {review.text}"
         )
     return [*lines, ""]
+
+
+def _arm_dir(result: Any, run_dir: str) -> str | None:
+    if result is None or result.run_dir is None:
+        return None
+    path = Path(result.run_dir)
+    try:
+        return f"{path.relative_to(Path(run_dir).resolve())}/"
+    except ValueError:
+        return f"{path}/"
 
 
 def write_report(run: ResearchRun) -> RunResults:
@@ -348,6 +520,10 @@ def write_report(run: ResearchRun) -> RunResults:
         results.best_model = write_best_model(run.dir, leader, tested, metric, leader_cv)
         if results.best_model is None:
             results.best_model_dir = None
+        elif metric and results.plan and results.plan.holdout_fraction:
+            results.best_model_holdout = run.toolbox(None).score_on_holdout(
+                run.dir / "best_model", metric
+            )
     (run.dir / "results.json").write_text(results.model_dump_json(indent=2), encoding="utf-8")
     (run.dir / "report.md").write_text(render_markdown(results), encoding="utf-8")
     return results

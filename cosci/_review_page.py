@@ -177,8 +177,13 @@ def _proposal(h: Hypothesis, state: Mapping[str, Any], form: Form | None) -> str
         f'<div class="card" id="{_e(h.id)}"><h2>{_e(h.id)} '
         f'<span class="muted">{_e(origin)}</span></h2>'
         f"<p><b>{_e(h.statement)}</b></p><p>{rationale}</p>"
+        f"<p>Factor: {_e(h.factor)} (chosen by {_e(h.chosen_by)})"
+        + (f' <b class="error">flagged: {_e(h.flag)}</b>' if h.flag else "")
+        + f"</p><p>Control: {_e(h.control_label or '-')}; treatment: "
+        f"{_e(h.treatment_label or '-')}</p>"
         f"<p>Registered prediction: {_e(h.prediction.describe(state['plan'].metric))}</p>"
-        f"<p>Experiment ({_e(', '.join(h.families))}):</p>{_items(describe_experiment(h.experiment))}"
+        f"<p>Treatment experiment ({_e(', '.join(h.families))}):</p>"
+        f"{_items(describe_experiment(h.experiment))}"
         f"<p>Reviews:</p>{_items(_review_lines(state, h.id))}"
         f"<p>Elo: {_e(_elo_text(state, h.id))}</p>" + _decision_fields(h, form) + "</div>"
     )
@@ -216,7 +221,7 @@ def _add_slots(form: Form | None) -> str:
         + _label("Families (comma-separated)", _input(form, f"add-families-{n}"))
         + _label("Rationale", _input(form, f"add-rationale-{n}"))
         + _label(
-            "Expected gain over the baseline, in points of the metric",
+            "Expected gain over the control (a tuned reference family), in points",
             _input(form, f"add-gain-{n}", "1"),
         )
         + "</fieldset>"
@@ -239,7 +244,6 @@ def render_review_page(
     """The review form posting to ``action``; ``form`` refills it after a failed submit."""
     plan, waiting = state["plan"], request.hypothesis_ids
     profile = state.get("profile")
-    baseline = state.get("baseline")
     title = f"cosci review: round {request.round}"
     parts = [f"<h1>{_e(title)}</h1>"]
     if error:
@@ -252,11 +256,11 @@ def render_review_page(
         f"<p><b>Model families</b> for {_e(plan.task)}: {_e(', '.join(family_names(plan.task)))}"
         "</p>",
     ]
-    if baseline is not None and baseline.ok:
-        parts.append(
-            f"<p><b>Baseline</b> (the backend's default configuration): "
-            f"{_e(plan.metric)} {baseline.best_score:.4f}</p>"
-        )
+    parts.append(
+        f"<p><b>Question:</b> {_e(plan.question)}; factors {_e(', '.join(plan.factors))}"
+        + (f"; families {_e(', '.join(plan.focus_families))}" if plan.focus_families else "")
+        + f". Verdicts use a ROPE of {plan.rope_points:g} points.</p>"
+    )
     parts.append(f'<form method="post" action="{_e(action)}">')
     parts += [_proposal(state["hypotheses"][hid], state, form) for hid in waiting]
     parts += [_earlier(state, waiting, form), _add_slots(form)]

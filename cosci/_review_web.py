@@ -167,14 +167,12 @@ def check_form_decisions(
     """The CLI's check, then a dry run of applying them (specs that cannot fit the run)."""
     hypotheses = state["hypotheses"]
     check_decisions(decisions, waiting=waiting, known=hypotheses, task=state["plan"].task)
-    baseline = state.get("baseline")
     apply_decisions(
         decisions,
         hypotheses=hypotheses,
         waiting=waiting,
         plan=state["plan"],
         round_=state.get("round", 1),
-        baseline_score=baseline.best_score if baseline else None,
         embed=lambda added: [[0.0] for _ in added],
     )
 

@@ -22,23 +22,29 @@ def ranking_table(results: RunResults, limit: int = 20) -> Table:
         table.caption = (
             f"best model: {shipped}{best.describe_members()} in {results.best_model_dir}"
         )
-    for column in ("rank", "id", "Elo", metric, "prediction", "W-D-L", "families", "statement"):
+    if results.answer is not None:
+        table.title = f"{table.title}\nAnswer: {results.answer.sentence}"
+    for column in ("rank", "id", "Elo", metric, "factor", "effect [95 %]", "verdict", "W-D-L"):
         table.add_column(column, overflow="fold")
+    table.add_column("statement", overflow="fold", ratio=1, min_width=30)
     for r in results.ranking[:limit]:
-        held = {True: "confirmed", False: "refuted", None: "-"}[r.prediction_held]
         score = "-" if r.score is None else f"{r.score:.4f} ± {r.score_sd or 0:.4f}"
         elo = "-" if r.elo is None else f"{r.elo:.0f}"
-        record = f"{r.wins}-{r.draws}-{r.losses}"
+        rank = f"={r.rank}" if r.tied else str(r.rank or r.status)
         table.add_row(
-            str(r.rank or r.status),
+            rank,
             r.id,
             elo,
             score,
-            held,
-            record,
-            ", ".join(r.families),
+            r.factor,
+            r.effect or "-",
+            r.verdict or "-",
+            f"{r.wins}-{r.draws}-{r.losses}",
             r.statement,
         )
+    if results.decisive_matches == 0 and any(r.tied for r in results.ranking):
+        note = "no measured match was decisive: tied ranks (=) are not an order"
+        table.caption = f"{table.caption}\n{note}" if table.caption else note
     return table
 
 
@@ -49,16 +55,15 @@ def proposals_table(state: dict[str, Any], ids: list[str]) -> Table:
     hypotheses = state.get("hypotheses", {})
     reviews = [r for r in state.get("reviews", []) if r.kind == "initial"]
     table = Table(title="Proposals waiting for review")
-    for column in ("id", "origin", "families", "statement", "prediction", "review"):
+    for column in ("id", "origin", "factor", "statement", "prediction", "review"):
         table.add_column(column, overflow="fold")
     metric = state["plan"].metric
     for hid in ids:
         h = hypotheses[hid]
         review = next((r.text for r in reviews if r.hypothesis_id == hid), "-")
         origin = h.origin + (f" of {', '.join(h.parent_ids)}" if h.parent_ids else "")
-        table.add_row(
-            hid, origin, ", ".join(h.families), h.statement, h.prediction.describe(metric), review
-        )
+        factor = f"{h.factor} ({h.chosen_by})" + (" FLAGGED" if h.flag else "")
+        table.add_row(hid, origin, factor, h.statement, h.prediction.describe(metric), review)
     return table
 
 

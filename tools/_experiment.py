@@ -1,5 +1,8 @@
 """run_experiment: hand a validated spec to the backend; a crash becomes a failed result.
 
+A complete run directory of the same spec (left by a run killed after it finished, e.g.
+between a hypothesis's control and treatment arms) is reused, not run again.
+
 A hypothesis whose experiment crashes is marked failed and the run goes on, so nothing
 the backend raises (a bug in a builder, a spec the data cannot take) escapes from here.
 Each start and finish is appended to an experiment log, which is how a resumed run (and
@@ -30,6 +33,21 @@ def _log(path: Path | None, **entry: Any) -> None:
         handle.write(json.dumps(entry) + "\n")
 
 
+def _finished_run(out_dir: Path, spec: ExperimentSpec) -> ExperimentResult | None:
+    """The result of a complete run directory of exactly ``spec``, or None."""
+    result_file, spec_file = out_dir / "result.json", out_dir / "spec.yaml"
+    if not (result_file.is_file() and spec_file.is_file()):
+        return None
+    try:
+        saved = ExperimentSpec.from_file(spec_file)
+        result = ExperimentResult.model_validate_json(result_file.read_text(encoding="utf-8"))
+    except Exception:
+        return None
+    if saved.model_dump(mode="json") != spec.model_dump(mode="json"):
+        return None
+    return result
+
+
 def run_experiment(
     spec: ExperimentSpec,
     dataset: Dataset,
@@ -44,6 +62,12 @@ def run_experiment(
     written); never raises for a failing experiment."""
     from automl_backend import run_spec
 
+    finished = _finished_run(out_dir, spec)
+    if finished is not None:
+        # The backend moves a run directory into place only when it is complete, so this
+        # one finished before the process was killed: keep it instead of repeating it.
+        _log(log_path, event="reused", experiment=label, out_dir=str(out_dir))
+        return finished
     if out_dir.exists():
         shutil.rmtree(out_dir)
     # The backend writes into a hidden sibling first; a killed run leaves one behind.

@@ -59,6 +59,8 @@ class Toolbox:
         embed: EmbedFunction | None = None,
         run_name: str = "run",
         replay_lookups_from: Path | None = None,
+        holdout_fraction: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.data = data
         self.target = target
@@ -67,10 +69,13 @@ class Toolbox:
         self._embed = embed or _default_embed
         self.run_name = run_name
         self.replaying = replay_lookups_from is not None
+        self.holdout_fraction = holdout_fraction
+        self.seed = seed
         self.lookups = LookupLog(self.run_dir / "memory_calls.jsonl", replay_lookups_from)
         # LangGraph runs the fanned-out experiment tasks on threads; one experiment at a
         # time keeps the cores (and every experiment's time cap) to itself.
         self._compute = threading.Lock()
+        self._arms: dict[str, ExperimentResult] = {}
 
     @property
     def experiments_dir(self) -> Path:
@@ -83,12 +88,34 @@ class Toolbox:
     # ---------------------------------------------------------------- data
 
     @cached_property
-    def dataset(self) -> Dataset:
-        if isinstance(self.data, Dataset):
-            return self.data
-        from automl_backend import load_dataset
+    def _split(self) -> tuple[Dataset, Dataset | None]:
+        """(the rows experiments see, the untouched holdout or None).
 
-        return load_dataset(self.data, target=self.target)
+        The holdout is a stratified, seeded share of the rows, set aside before the
+        profile, any experiment or the LLM sees the data; only the final evaluation
+        scores on it, once.
+        """
+        if isinstance(self.data, Dataset):
+            full = self.data
+        else:
+            from automl_backend import load_dataset
+
+            full = load_dataset(self.data, target=self.target)
+        if self.holdout_fraction <= 0:
+            return full, None
+        from automl_backend import train_test_split_dataset
+
+        return train_test_split_dataset(full, self.holdout_fraction, seed=self.seed)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data every experiment works on (the holdout removed)."""
+        return self._split[0]
+
+    @property
+    def holdout(self) -> Dataset | None:
+        """The untouched holdout, for the final evaluation only."""
+        return self._split[1]
 
     def profile_dataset(self) -> DatasetProfile:
         """Meta-features and landmarkers of the run's data."""
@@ -109,10 +136,18 @@ class Toolbox:
         *,
         warm_start: Sequence[TrialConfig] = (),
         progress: ProgressCallback | None = None,
+        reuse_key: str | None = None,
     ) -> ExperimentResult:
-        """Run ``spec`` into ``experiments/<name>/``; a crash comes back as a failed result."""
+        """Run ``spec`` into ``experiments/<name>/``; a crash comes back as a failed result.
+
+        With ``reuse_key``, an ok result of an identical arm that already ran in this
+        process (same key) is returned instead of running it again: hypotheses of one
+        round that share a control arm run it once.
+        """
         with self._compute:
-            return run_experiment(
+            if reuse_key is not None and reuse_key in self._arms:
+                return self._arms[reuse_key]
+            result = run_experiment(
                 spec,
                 self.dataset,
                 out_dir=self.experiments_dir / name,
@@ -121,6 +156,50 @@ class Toolbox:
                 log_path=self.experiment_log,
                 label=name,
             )
+            if reuse_key is not None and result.ok:
+                self._arms[reuse_key] = result
+            return result
+
+    def measure_cost(self, run_dir: Path | None) -> tuple[float, float] | None:
+        """(size in KB, predict milliseconds per 1000 rows) of a run's final model, or None.
+
+        The size is the model's serialised bytes; latency is the median of three
+        predictions on 1000 rows of the run's data (repeated when it is smaller).
+        """
+        if run_dir is None or not Path(run_dir).is_dir():
+            return None
+        import pickle
+        import statistics
+        import time
+
+        from automl_backend import BackendError, load_model
+
+        try:
+            model = load_model(run_dir)
+        except BackendError:
+            return None
+        size_kb = len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)) / 1024.0
+        X = self.dataset.X
+        rows = X.sample(n=1000, replace=len(X) < 1000, random_state=0)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            model.predict(rows)
+            times.append((time.perf_counter() - start) * 1000.0)
+        return round(size_kb, 2), round(statistics.median(times), 3)
+
+    def score_on_holdout(self, run_dir: Path | None, metric: str) -> float | None:
+        """Score of a run's final model on the untouched holdout (higher is better), or
+        None without a holdout or a model. Used once, at the end of a run."""
+        if self.holdout is None or run_dir is None or not Path(run_dir).is_dir():
+            return None
+        from automl_backend import BackendError, load_model, score_model
+
+        try:
+            model = load_model(run_dir)
+        except BackendError:
+            return None
+        return score_model(model, self.holdout, metric)
 
     # ---------------------------------------------------------------- memory
 

@@ -1,10 +1,13 @@
 """Evolution: new children of top hypotheses. Parents are never changed; children compete.
 
-The LLM picks an operator (narrow, combine, simplify, out_of_box), a narrowing factor and a
-family, and writes the child's claim; code builds the child's experiment. When the chosen
-operator gives nothing new (an untested parent cannot be narrowed, a combination adds no
-family, the result repeats an existing experiment), the next operator in a fixed order is
-tried, and the claim is then written by rule.
+A child is an intervention on its parent: its control arm is the parent's treatment (the
+same spec, so the measured arm is reused when the budgets match) and its claim is
+against the parent, not against any baseline, so a child can lose. The LLM picks an
+operator (narrow, combine, simplify, out_of_box), a narrowing factor and a family; code
+builds the child's experiment and writes its claim. When the chosen operator gives
+nothing new (an untested parent cannot be narrowed, a combination adds no family, the
+result repeats an existing arm), the next operator in a fixed order is tried. A child
+whose experiment equals any arm already in the run is rejected before compute.
 """
 
 from __future__ import annotations
@@ -16,14 +19,13 @@ from pydantic import BaseModel
 
 from agents._context import RunContext
 from agents._guard import LLMGuard
-from agents._messages import Hypothesis, ResearchPlan
+from agents._messages import Hypothesis, Prediction, ResearchPlan
 from agents._schedule import leader_order
 from agents._schemas import EVOLUTION_OPERATORS, evolution_draft_model
+from agents._signature import spec_signature
 from agents._specs import (
     build_spec,
     combined_spec,
-    make_prediction,
-    names_its_experiment,
     narrowed_spec,
     simplified_spec,
     untried_families,
@@ -39,11 +41,8 @@ def families_of(spec: ExperimentSpec) -> list[str]:
     return [m.family for m in spec.models]
 
 
-def _gain_points(parent: Hypothesis, baseline: float | None) -> float:
-    """The parent's measured gain over the baseline, in points (at least 0)."""
-    if parent.result is None or parent.result.best_score is None or baseline is None:
-        return 1.0
-    return max(0.0, round((parent.result.best_score - baseline) * 100.0, 1))
+_FACTOR_OF = {"narrow": "search_region", "combine": "family", "simplify": "family",
+              "out_of_box": "family"}  # fmt: skip
 
 
 def _child_spec(
@@ -55,28 +54,34 @@ def _child_spec(
     family: str | None,
     taken: list[Hypothesis],
 ) -> tuple[ExperimentSpec | None, str]:
-    """The child's experiment for operator ``op`` and a claim written by rule."""
+    """The child's treatment arm for operator ``op`` and its label."""
     if op == "narrow":
         spec = narrowed_spec(parent, factor)
-        fam = spec.models[0].family if spec else ""
-        return spec, (
-            f"Searching {fam} closer to {parent.id}'s best configuration "
-            f"({factor:.0%} of each range) scores higher than {parent.id}."
-        )
+        return spec, f"{parent.id}'s search narrowed to {factor:.0%} of each range around its best"
     if op == "combine":
         if other is None:
             return None, ""
         spec = combined_spec(parent, other, plan)
-        return spec, f"Searching the families of {parent.id} and {other.id} together beats both."
+        names = ", ".join(m.family for m in spec.models) if spec else ""
+        return spec, f"the families of {parent.id} and {other.id} searched together ({names})"
     if op == "simplify":
         spec = simplified_spec(parent, plan)
         fam = spec.models[0].family if spec else ""
-        return spec, f"{fam} alone with plain preprocessing does as well as {parent.id}."
+        return spec, f"{fam} alone with plain preprocessing"
     free = untried_families(plan, taken)
     chosen = family if family in free else (free[0] if free else None)
     if chosen is None:
         return None, ""
-    return build_spec(plan, [chosen]), f"An untried family, {chosen}, beats {parent.id}."
+    return build_spec(plan, [chosen]), f"an untried family, {chosen}"
+
+
+def _arm_signatures(hypotheses: list[Hypothesis]) -> set[str]:
+    out = set()
+    for h in hypotheses:
+        out.add(spec_signature(h.experiment))
+        if h.control is not None:
+            out.add(spec_signature(h.control))
+    return out
 
 
 def make_child(
@@ -87,8 +92,8 @@ def make_child(
     parent: Hypothesis,
     other: Hypothesis | None,
     plan: ResearchPlan,
-    baseline_score: float | None,
     taken: list[Hypothesis],
+    guard: LLMGuard | None = None,
 ) -> Hypothesis | None:
     """A new hypothesis derived from ``parent`` (and ``other`` for combine), or None."""
     wanted = getattr(draft, "operator", None)
@@ -96,37 +101,49 @@ def make_child(
     order += [op for op in EVOLUTION_OPERATORS if op != wanted]
     factor = float(getattr(draft, "narrowing", 0.5))
     family = getattr(draft, "new_family", None)
-    signatures = {h.signature() for h in taken}
+    existing = _arm_signatures(taken)
     for op in order:
-        spec, rule_statement = _child_spec(op, parent, other, plan, factor, family, taken)
-        if spec is None:
+        spec, label = _child_spec(op, parent, other, plan, factor, family, taken)
+        if spec is None or spec_signature(spec) in existing:
             continue
         spec = spec.model_copy(update={"name": hid})
         parents = [parent.id] + ([other.id] if op == "combine" and other else [])
-        points = _gain_points(parent, baseline_score)
-        statement, rationale = rule_statement, f"{op} of {' and '.join(parents)} by rule"
-        written = getattr(draft, "statement", "").strip()
-        if draft is not None and op == wanted and names_its_experiment(written, families_of(spec)):
-            statement = written
-            rationale = draft.rationale.strip()  # type: ignore[attr-defined]
-        elif draft is not None and op == wanted:
-            rationale = f"{rationale}; the model wrote: {written}"
-        child = Hypothesis(
+        control_label = f"{parent.id} ({parent.treatment_label or ', '.join(parent.families)})"
+        direction = "not_worse" if op == "simplify" else "better"
+        points = plan.rope_points if op == "simplify" else max(1.0, plan.rope_points)
+        prediction = Prediction(
+            direction=direction, min_effect_points=points, control=control_label
+        )
+        if direction == "better":
+            statement = (
+                f"{label} beats {control_label} by at least {points:g} points of {plan.metric}."
+            )
+        else:
+            statement = (
+                f"{label} scores within {points:g} points of {control_label} on {plan.metric}."
+            )
+        rationale = f"{op} of {' and '.join(parents)} by rule"
+        if draft is not None and op == wanted:
+            written = guard.text("evolution rationale", draft.rationale) if guard else None  # type: ignore[attr-defined]
+            if written:
+                rationale = written
+        return Hypothesis(
             id=hid,
             round=round_,
             origin="evolution",
             statement=statement,
             rationale=rationale,
-            prediction=make_prediction(
-                0 if op == "simplify" else max(points, 1.0), plan.metric, baseline_score
-            ),
+            factor=_FACTOR_OF[op],  # type: ignore[arg-type]
+            chosen_by="model" if draft is not None and op == wanted else "rule",
+            control_label=control_label,
+            treatment_label=label,
+            prediction=prediction,
             experiment=spec,
+            control=parent.experiment.model_copy(update={"name": f"{hid}-control"}),
             parent_ids=parents,
             operator=op,
             status="proposed",
         )
-        if child.signature() not in signatures:
-            return child
     return None
 
 
@@ -140,8 +157,6 @@ def evolve(state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient
         return {}
     plan = state["plan"]
     round_ = state.get("round", 1)
-    baseline = state.get("baseline")
-    baseline_score = baseline.best_score if baseline else None
     cluster_of = {hid: i for i, members in enumerate(state.get("clusters", [])) for hid in members}
     emit(runtime, "agent", f"evolving {ctx.children_per_round} children", agent="evolution")
     guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
@@ -178,8 +193,8 @@ def evolve(state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient
             parent=parent,
             other=other,
             plan=plan,
-            baseline_score=baseline_score,
             taken=taken,
+            guard=guard,
         )
         if child is None:
             continue

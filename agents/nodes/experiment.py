@@ -1,5 +1,10 @@
-"""Experiment: one funded hypothesis, one backend run (fanned out with Send, so each
-finished experiment is checkpointed on its own and never repeated after a crash)."""
+"""Experiment: one funded hypothesis, its two arms on the backend (fanned out with Send, so
+each finished hypothesis is checkpointed on its own and never repeated after a crash).
+
+The control arm runs first unless an identical arm (same space, trials and seed) already
+ran in this run, then the treatment arm; both with the same budget, seed, folds and warm
+starts. For constrained questions each arm's model size and predict latency are measured.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,26 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents._context import RunContext
-from agents._messages import ExperimentTask
+from agents._messages import ArmCost, ExperimentTask
+from agents._signature import arm_key
 from agents.nodes._text import emit
+from automl_backend import ExperimentResult, ExperimentSpec
 from tools import Toolbox
 
 
-def run_experiment(
-    task: ExperimentTask, runtime: Runtime[RunContext], *, tools: Toolbox
-) -> dict[str, Any]:
-    """Run the task's spec, attach the result, record it in the memory ledger."""
+def _run_arm(
+    name: str,
+    spec: ExperimentSpec,
+    task: ExperimentTask,
+    runtime: Runtime[RunContext],
+    tools: Toolbox,
+) -> ExperimentResult:
     h = task.hypothesis
-    total = task.spec.budget.n_trials
+    total = spec.budget.n_trials
     emit(
         runtime,
         "experiment",
-        f"starting ({total} trials)",
+        f"starting {name} ({total} trials)",
         agent="experiment",
         hypothesis_id=h.id,
         done=0,
@@ -42,14 +52,20 @@ def run_experiment(
             best=event.best_score,
         )
 
-    result = tools.run_experiment(h.id, task.spec, warm_start=task.warm_start, progress=progress)
-    tools.record_run(h.id, h.statement, task.spec, result, task.profile)
-    status = "tested" if result.ok else "failed"
-    reason = None if result.ok else f"experiment failed: {result.reason}"
+    run_name = h.id if name == "treatment" else f"{h.id}-control"
+    result = tools.run_experiment(
+        run_name,
+        spec,
+        warm_start=task.warm_start,
+        progress=progress,
+        reuse_key=arm_key(spec) if name == "control" else None,
+    )
+    label = h.treatment_label if name == "treatment" else h.control_label
+    tools.record_run(run_name, f"{h.statement} ({name}: {label})", spec, result, task.profile)
     message = (
-        f"best {result.metric} {result.best_score:.4f} after {result.n_trials} trials"
+        f"{name}: best {result.metric} {result.best_score:.4f} after {result.n_trials} trials"
         if result.ok and result.best_score is not None
-        else reason or "failed"
+        else f"{name} failed: {result.reason}"
     )
     emit(
         runtime,
@@ -61,12 +77,56 @@ def run_experiment(
         total=total,
         best=result.best_score,
     )
-    updated = h.model_copy(
-        update={
-            "status": status,
-            "status_reason": reason,
-            "result": result,
-            "trials_allocated": total or 0,
-        }
-    )
-    return {"hypotheses": {h.id: updated}, "spent_s": result.fit_time_s}
+    return result
+
+
+def _cost(tools: Toolbox, result: ExperimentResult | None) -> ArmCost | None:
+    if result is None or not result.ok:
+        return None
+    measured = tools.measure_cost(result.run_dir)
+    if measured is None:
+        return None
+    return ArmCost(size_kb=measured[0], latency_ms_per_1000_rows=measured[1])
+
+
+def run_experiment(
+    task: ExperimentTask, runtime: Runtime[RunContext], *, tools: Toolbox
+) -> dict[str, Any]:
+    """Run the task's arms, attach the results, record them in the memory ledger."""
+    h = task.hypothesis
+    arms: dict[str, ExperimentResult] = {}
+    spent = 0.0
+    control = task.control_result
+    if task.control is not None and control is None:
+        control = _run_arm("control", task.control, task, runtime, tools)
+        arms[arm_key(task.control)] = control
+        spent += control.fit_time_s
+    elif control is not None:
+        emit(
+            runtime,
+            "experiment",
+            f"control: reusing the identical arm that already ran ({control.metric} "
+            f"{control.best_score:.4f})",
+            agent="experiment",
+            hypothesis_id=h.id,
+        )
+    result = _run_arm("treatment", task.spec, task, runtime, tools)
+    arms[arm_key(task.spec)] = result
+    spent += result.fit_time_s
+    failed = [
+        f"{name} arm failed: {r.reason}"
+        for name, r in (("control", control), ("treatment", result))
+        if r is not None and not r.ok
+    ]
+    updates: dict[str, Any] = {
+        "status": "failed" if failed else "tested",
+        "status_reason": "; ".join(failed) or None,
+        "result": result,
+        "control_result": control,
+        "trials_allocated": task.spec.budget.n_trials or 0,
+    }
+    if task.measure_cost and not failed:
+        updates["treatment_cost"] = _cost(tools, result)
+        updates["control_cost"] = _cost(tools, control)
+    updated = h.model_copy(update=updates)
+    return {"hypotheses": {h.id: updated}, "arms": arms, "spent_s": spent}

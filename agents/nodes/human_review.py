@@ -41,14 +41,12 @@ def human_review(
             )
         except ValidationError as exc:
             raise CoScientistError(f"the review decisions do not validate: {exc}") from None
-    baseline = state.get("baseline")
     updates = apply_decisions(
         decisions,
         hypotheses=hypotheses,
         waiting=waiting,
         plan=state["plan"],
         round_=round_,
-        baseline_score=baseline.best_score if baseline else None,
         embed=lambda added: tools.embed([embedding_text(h) for h in added]),
     )
     approved = [h for h, v in updates["hypotheses"].items() if v.status == "approved"]

@@ -1,25 +1,32 @@
-"""Meta-review: what the round taught (fed to the next round) and the final overview.
+"""Meta-review: what the round taught (fed to the next round), the final evaluation on the
+holdout, and the closing overview.
 
-The facts are computed from results, reviews and matches; the LLM only reads them and
-names recurring strengths, failures and advice, so a weak model cannot invent a result.
+The facts and the next actions are computed from the measured effects, reviews and
+matches; the LLM only reads them and names recurring strengths, failures and advice, so
+a weak model cannot invent a result. Its prose passes the text filter, and the overview's
+closing summary is dropped when it names a family or factor the facts never mention.
 """
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agents._answer import build_answer
 from agents._context import RunContext
+from agents._effects import credible_difference
 from agents._guard import LLMGuard
-from agents._messages import Hypothesis, MetaReview
+from agents._messages import Hypothesis, MetaReview, NextAction
+from agents._questions import FACTORS
+from agents._sanitize import unsupported_claims
 from agents._schedule import leader_order
 from agents._schemas import MetaReviewDraft, OverviewDraft
-from agents._specs import untried_families
 from agents._state import ResearchState
 from agents.llm import LLMClient
 from agents.nodes._text import bullet_list, emit
+from automl_backend import family_names
+from tools import Toolbox
 
 
 def leader(state: ResearchState) -> Hypothesis | None:
@@ -32,53 +39,92 @@ def leader(state: ResearchState) -> Hypothesis | None:
 def round_facts(state: ResearchState, round_: int | None) -> list[str]:
     """Measured facts of one round (or of the whole run when ``round_`` is None)."""
     plan = state["plan"]
-    metric = plan.metric
-    elo = state.get("elo", {})
     hypotheses = state.get("hypotheses", {}).values()
     scoped = [
         h for h in hypotheses if h.result is not None and (round_ is None or h.round == round_)
     ]
-    tested = [h for h in scoped if h.tested]
-    confirmed = [h.id for h in tested if h.prediction_held is True]
-    refuted = [h.id for h in tested if h.prediction_held is False]
-    facts = [
-        f"{len(tested)} hypotheses tested; predictions confirmed: {', '.join(confirmed) or 'none'}; "
-        f"refuted: {', '.join(refuted) or 'none'}."
-    ]
-    baseline = state.get("baseline")
-    if baseline is not None and baseline.best_score is not None:
-        facts.append(
-            f"Baseline (default hist_gradient_boosting): {metric} {baseline.best_score:.4f}."
-        )
-    by_family: dict[str, list[float]] = {}
-    for h in tested:
-        if h.result and h.result.best_config and h.result.best_score is not None:
-            by_family.setdefault(h.result.best_config.family, []).append(h.result.best_score)
-    if by_family:
-        ranked = sorted(by_family.items(), key=lambda kv: -statistics.mean(kv[1]))
-        facts.append(
-            "Best family per result: "
-            + ", ".join(f"{f} {statistics.mean(s):.4f}" for f, s in ranked)
-            + "."
-        )
-    top = leader(state)
-    if top is not None and top.result is not None and top.result.best_score is not None:
-        facts.append(
-            f"Tournament leader: {top.id} ({', '.join(top.families)}), Elo "
-            f"{elo.get(top.id, 0.0):.0f}, {metric} {top.result.best_score:.4f}."
-        )
+    verdicts: dict[str, list[str]] = {"confirmed": [], "refuted": [], "inconclusive": []}
     for h in scoped:
-        if h.result is not None and not h.result.ok:
+        if h.verdict in verdicts:
+            verdicts[h.verdict].append(h.id)
+    facts = [
+        f"{sum(h.tested for h in scoped)} hypotheses tested; "
+        + "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in verdicts.items())
+        + "."
+    ]
+    for h in sorted(scoped, key=lambda h: int(h.id[1:])):
+        if h.effect is not None:
+            facts.append(
+                f"{h.id} [{h.factor}] {h.treatment_label} vs {h.control_label}: "
+                f"{h.effect.describe()} ({h.verdict})."
+            )
+        elif h.result is not None and not h.result.ok:
             facts.append(f"{h.id} failed: {h.result.reason}.")
+    top = leader(state)
+    decisive = [
+        m for m in state.get("matches", []) if m.method == "measured" and m.winner != "draw"
+    ]
+    if top is not None and top.result is not None and top.result.best_score is not None:
+        if decisive:
+            facts.append(
+                f"Tournament leader: {top.id} ({', '.join(top.families)}), {plan.metric} "
+                f"{top.result.best_score:.4f}; {len(decisive)} measured matches were decisive."
+            )
+        else:
+            facts.append(
+                "No measured match was decisive: the tested hypotheses show no credible "
+                "difference between each other."
+            )
     rejected = [
         h.id for h in hypotheses if h.status == "rejected" and (round_ is None or h.round == round_)
     ]
     if rejected:
         facts.append(f"Rejected before compute: {', '.join(rejected)}.")
-    free = untried_families(plan, hypotheses)
-    if free:
-        facts.append(f"Families not tried yet: {', '.join(free)}.")
     return facts
+
+
+def next_actions(state: ResearchState) -> list[NextAction]:
+    """What the next round must address, from the measured effects so far.
+
+    expand: a factor with a credible effect (try its other levels); drop: an intervention
+    that made no credible difference or was worse; open: a factor of the question that is
+    untested or whose every test is inconclusive.
+    """
+    plan = state["plan"]
+    measured = [h for h in state.get("hypotheses", {}).values() if h.effect is not None]
+    actions: list[NextAction] = []
+    for factor in dict.fromkeys([*plan.factors, *(h.factor for h in measured)]):
+        mine = [h for h in measured if h.factor == factor]
+        kinds = {h.id: credible_difference(h.effect) for h in mine if h.effect is not None}
+        if any(k == "better" for k in kinds.values()):
+            best = max((h for h in mine if kinds[h.id] == "better"), key=lambda h: h.effect.points)  # type: ignore[union-attr]
+            actions.append(
+                NextAction(
+                    action="expand",
+                    factor=factor,
+                    text=f"{best.id} showed a credible effect ({best.effect.describe()}); "  # type: ignore[union-attr]
+                    f"test other levels of {factor}",
+                )
+            )
+        for h in mine:
+            if kinds[h.id] in ("none", "worse"):
+                actions.append(
+                    NextAction(
+                        action="drop",
+                        factor=factor,
+                        text=f"{h.treatment_label} made no credible gain ({h.effect.describe()})",  # type: ignore[union-attr]
+                        key=h.design_key,
+                    )
+                )
+        if factor in plan.factors and (not mine or all(k == "unclear" for k in kinds.values())):
+            actions.append(
+                NextAction(
+                    action="open",
+                    factor=factor,
+                    text="still untested" if not mine else "every test so far is inconclusive",
+                )
+            )
+    return actions
 
 
 def meta_review(
@@ -88,6 +134,7 @@ def meta_review(
     ctx = runtime.context
     round_ = state.get("round", 1)
     facts = round_facts(state, round_)
+    actions = next_actions(state)
     human = [
         f"{r.hypothesis_id}: {r.text}"
         for r in state.get("reviews", [])
@@ -103,34 +150,54 @@ def meta_review(
         goal=plan.goal,
         metric=plan.metric,
         round=round_,
-        facts=bullet_list(facts),
+        facts=bullet_list([*facts, *(f"next: {a.action} {a.factor}: {a.text}" for a in actions)]),
         reviews=bullet_list(human),
     )
+
+    def kept(where: str, items: list[str]) -> list[str]:
+        return [t for t in (guard.text(where, item) for item in items) if t]
+
     review = MetaReview(
         round=round_,
         facts=facts,
-        strengths=list(draft.strengths) if draft else [],
-        weaknesses=list(draft.weaknesses) if draft else [],
-        advice=draft.advice if draft else "",
+        next_actions=actions,
+        strengths=kept("meta-review strength", list(draft.strengths)) if draft else [],
+        weaknesses=kept("meta-review weakness", list(draft.weaknesses)) if draft else [],
+        advice=(guard.text("meta-review advice", draft.advice) or "") if draft else "",
         human_reviews=human,
     )
     return {"meta_reviews": [review], **guard.updates()}
 
 
+def final_evaluation(
+    state: ResearchState, runtime: Runtime[RunContext], *, tools: Toolbox
+) -> dict[str, Any]:
+    """Score every tested arm's final model once on the untouched holdout."""
+    plan = state["plan"]
+    if not plan.holdout_fraction or getattr(tools, "holdout", None) is None:
+        return {}
+    emit(runtime, "agent", "scoring the tested arms on the untouched holdout", agent="supervisor")
+    scores: dict[str, float] = {}
+    for h in state.get("hypotheses", {}).values():
+        if not h.tested:
+            continue
+        for name, result in ((h.id, h.result), (f"{h.id}-control", h.control_result)):
+            if result is None or not result.ok:
+                continue
+            value = tools.score_on_holdout(result.run_dir, plan.metric)
+            if value is not None:
+                scores[name] = value
+    return {"holdout_scores": scores}
+
+
 def overview(
     state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient
 ) -> dict[str, Any]:
-    """The research overview: what was tested, what held, what was refuted, the best model."""
+    """The research overview: the answer first, then what was tested and what held."""
     ctx = runtime.context
     plan = state["plan"]
-    facts = round_facts(state, None)
-    top = leader(state)
-    if top is not None:
-        facts.append(
-            f"Tournament leader: {top.id}; reproduce its experiment with its spec "
-            f"(experiments/{top.id}/) and seed {plan.budgets.seed}. The shipped best_model/ "
-            "combines the tested hypotheses' models (see the report's Best model section)."
-        )
+    answer = build_answer(plan, state.get("hypotheses", {}), state.get("holdout_scores", {}))
+    facts = [f"Answer ({plan.question}): {answer.sentence}", *round_facts(state, None)]
     emit(runtime, "agent", "writing the research overview", agent="meta_review")
     guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
     draft = guard.ask(
@@ -142,6 +209,16 @@ def overview(
         facts=bullet_list(facts),
     )
     text = " ".join(facts)
-    if draft is not None:
-        text += f"\n\nSummary (written by the LLM from the facts above): {draft.summary}"
+    summary = guard.text("overview summary", draft.summary) if draft else None
+    if summary:
+        vocabulary = [*family_names(plan.task), *FACTORS]
+        claims = unsupported_claims(summary, " ".join(facts), vocabulary)
+        if claims:
+            guard.dropped.append(
+                f"overview summary: names {', '.join(claims)}, which no measured fact mentions"
+            )
+        else:
+            text += (
+                f"\n\nSummary in the model's words (not a finding; the facts above are): {summary}"
+            )
     return {"overview": text, **guard.updates()}

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from agents._context import RunContext
+from agents._effects import points_scale
 from agents._elo import (
     INITIAL_ELO,
     K_JUDGED,
@@ -39,10 +40,10 @@ from agents._paired import compare_fold_scores
 from agents._schedule import Pair, leaders, measured_scores, pair_key, schedule_matches
 from agents._schemas import DebateTurn, MatchVerdict
 from agents._similarity import pairwise_similarity
-from agents._specs import margin_from_points
 from agents._state import ResearchState
 from agents.llm import ChatMessage, LLMClient
 from agents.nodes._text import describe_spec, emit, evidence, reviews_text
+from automl_backend import metric_is_loss
 
 _WINNER = {"A": "a", "B": "b", "draw": "draw"}
 _SCORE_A = {"a": 1.0, "b": 0.0, "draw": 0.5}
@@ -127,7 +128,8 @@ def judge(
         verdict = guard.ask("ranking", MatchVerdict, max_tokens=100, **case)
         if verdict is None:
             return "draw", "fallback", "LLM judgement unusable; scored as a draw"
-        return _WINNER[verdict.winner], "single_turn", verdict.reason  # type: ignore[return-value]
+        reason = guard.text("match reason", verdict.reason) or "(reason dropped by the text filter)"
+        return _WINNER[verdict.winner], "single_turn", reason  # type: ignore[return-value]
     import prompts
 
     system, opening = prompts.render(
@@ -140,7 +142,9 @@ def judge(
     transcript = []
     for side, next_instruction in (("A", "Now argue for hypothesis B."), ("B", None)):
         turn = guard.ask_messages("ranking", DebateTurn, messages, max_tokens=100)
-        argument = turn.argument if turn else "(no usable argument)"
+        argument = (guard.text("debate argument", turn.argument) if turn else None) or (
+            "(no usable argument)"
+        )
         transcript.append(f"For {side}: {argument}")
         messages.append(ChatMessage(role="assistant", content=argument))
         if next_instruction:
@@ -155,7 +159,8 @@ def judge(
     verdict = guard.ask_messages("ranking", MatchVerdict, messages, max_tokens=100)
     if verdict is None:
         return "draw", "fallback", "LLM judgement unusable after debate; scored as a draw"
-    reason = f"{verdict.reason} (debate: {' | '.join(transcript)})"
+    kept = guard.text("match reason", verdict.reason) or "(reason dropped by the text filter)"
+    reason = f"{kept} (debate: {' | '.join(transcript)})"
     return _WINNER[verdict.winner], "debate", reason  # type: ignore[return-value]
 
 
@@ -172,10 +177,10 @@ def _play(
     start = len(state.get("matches", []))
     scores = measured_scores(hypotheses)
     top = set(leaders(_in_play(state, elo), runtime.context.debate_top_k, scores))
-    baseline = state.get("baseline")
-    rope = margin_from_points(
-        ROPE_POINTS, state["plan"].metric, baseline.best_score if baseline else None
-    )
+    plan = state["plan"]
+    reference = [h.result.best_score for h in hypotheses.values() if h.tested and h.result]
+    scale = points_scale(metric_is_loss(plan.metric), reference[0] if reference else None)
+    rope = ROPE_POINTS * scale
     matches = []
     for offset, (ia, ib) in enumerate(pairs):
         a, b = hypotheses[ia], hypotheses[ib]
@@ -184,10 +189,17 @@ def _play(
         before = (elo.get(ia, INITIAL_ELO), elo.get(ib, INITIAL_ELO))
         if a.tested and b.tested:
             assert a.result is not None and b.result is not None
-            outcome = compare_fold_scores(a.result.fold_scores, b.result.fold_scores, rope=rope)
-            winner, method = outcome.winner, "measured"
-            mean_diff, prob_a, prob_b = outcome.mean_diff, outcome.prob_a, outcome.prob_b
-            reason = f"{a.id} - {b.id} = {outcome.mean_diff:+.4f} per fold; {outcome.rule}"
+            try:
+                outcome = compare_fold_scores(a.result.fold_scores, b.result.fold_scores, rope=rope)
+            except ValueError as exc:
+                # Unpaired scores (a checkpoint from before the run's one fold plan): no
+                # measured verdict is possible, and no crash either.
+                winner, method = "draw", "measured"
+                reason = f"not comparable: {exc}; scored as a draw"
+            else:
+                winner, method = outcome.winner, "measured"
+                mean_diff, prob_a, prob_b = outcome.mean_diff, outcome.prob_a, outcome.prob_b
+                reason = f"{a.id} - {b.id} = {outcome.mean_diff:+.4f} per fold; {outcome.rule}"
             after = elo_update(*before, _SCORE_A[winner], k=K_MEASURED)
         else:
             assert guard is not None

@@ -1,5 +1,12 @@
 """Reflection: deterministic checks plus an LLM review before compute, and an observation
-review (prediction confirmed or refuted) after it."""
+review after it: the paired effect of treatment over control and the verdict on the
+registered prediction (confirmed / refuted / inconclusive, from its interval and the
+ROPE; see ``agents._effects``).
+
+A proposal whose LLM review scores below :data:`FLAG_BELOW` (mean of correctness, novelty
+and feasibility) is flagged: a person sees the flag at review, and under --auto-approve
+it is funded after the unflagged ones.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,19 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents._context import RunContext
+from agents._effects import judge_prediction, measure_effect, points_scale
 from agents._guard import LLMGuard
 from agents._messages import Hypothesis, ResearchPlan, Review
 from agents._schemas import ReviewDraft
 from agents._similarity import nearest_duplicate
-from agents._specs import prediction_held
 from agents._state import ResearchState
 from agents.llm import LLMClient
 from agents.nodes._text import bullet_list, describe_spec, embedding_text, emit, hypothesis_line
-from automl_backend import DatasetProfile
+from automl_backend import DatasetProfile, metric_is_loss
 from tools import Toolbox
 
+FLAG_BELOW = 2.5
+"""Mean review score (1-5) under which a proposal is flagged."""
 _BASE_SECONDS = {1: 0.05, 2: 0.2, 3: 0.5, 4: 1.0, 5: 0.3}
 """Rough seconds per fit on 1000 rows x 50 features by registry cost rank (SVMs also
 grow with the square of the rows, below). Only hopeless experiments are rejected."""
@@ -161,6 +170,18 @@ def reflect(
             similar=similar_text,
             trials=ctx.trials_per_experiment,
         )
+        critique = guard.text("review critique", draft.critique) if draft else None
+        text = critique or (
+            "checks passed (the LLM review was unusable)"
+            if draft is None
+            else "checks passed (the LLM critique was dropped by the text filter)"
+        )
+        if draft is not None:
+            mean = (draft.correctness + draft.novelty + draft.feasibility) / 3
+            if mean < FLAG_BELOW:
+                flag = f"reflection scored it {mean:.1f} of 5 (below {FLAG_BELOW:g})"
+                updated[h.id] = h.model_copy(update={"flag": flag})
+                text = f"{text} [flagged: {flag}]"
         reviews.append(
             Review(
                 hypothesis_id=h.id,
@@ -171,7 +192,7 @@ def reflect(
                 correctness=draft.correctness if draft else None,
                 novelty=draft.novelty if draft else None,
                 feasibility=draft.feasibility if draft else None,
-                text=draft.critique if draft else "checks passed (the LLM review was unusable)",
+                text=text,
             )
         )
     return {
@@ -183,9 +204,8 @@ def reflect(
 
 
 def observe(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """After the experiments: did each result confirm its registered prediction?"""
+    """After the experiments: the paired effect of each hypothesis and its verdict."""
     plan = state["plan"]
-    baseline = state.get("baseline")
     observed = {r.hypothesis_id for r in state.get("reviews", []) if r.kind == "observation"}
     round_ = state.get("round", 1)
     updated: dict[str, Hypothesis] = {}
@@ -193,31 +213,47 @@ def observe(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any
     for h in sorted(state.get("hypotheses", {}).values(), key=lambda h: int(h.id[1:])):
         if h.id in observed or h.result is None:
             continue
-        result = h.result
-        if not result.ok or result.best_score is None:
-            verdict, held = "inconclusive", None
-            text = f"experiment failed: {result.reason}"
-        elif baseline is None or baseline.best_score is None:
-            verdict, held = "inconclusive", None
-            text = f"measured {result.best_score:.4f}; no baseline to compare with"
+        changes: dict[str, Any] = {}
+        result, control = h.result, h.control_result
+        if not result.ok or (control is not None and not control.ok):
+            verdict, text = "inconclusive", f"experiment failed: {h.status_reason or result.reason}"
+        elif control is None:
+            verdict, text = "inconclusive", "no control arm was measured; no effect to report"
         else:
-            held = prediction_held(h.prediction, result.best_score, baseline.best_score)
-            verdict = "confirmed" if held else "refuted"
-            diff = result.best_score - baseline.best_score
-            text = (
-                f"predicted: {h.prediction.describe(plan.metric)}; measured {result.best_score:.4f} "
-                f"vs baseline {baseline.best_score:.4f} (difference {diff:+.4f})"
+            reproduced = (
+                result.best_config is not None and result.best_config == control.best_config
             )
+            try:
+                effect = measure_effect(
+                    result.fold_scores,
+                    control.fold_scores,
+                    scale=points_scale(metric_is_loss(plan.metric), control.best_score),
+                    rope_points=plan.rope_points,
+                    reproduced=reproduced,
+                )
+            except ValueError as exc:
+                verdict, text = "inconclusive", f"arms not comparable: {exc}"
+            else:
+                verdict = judge_prediction(
+                    effect, h.prediction.direction, h.prediction.min_effect_points
+                )
+                changes["effect"] = effect
+                text = (
+                    f"{h.treatment_label} vs {h.control_label}: {effect.describe()}; ROPE "
+                    f"+-{effect.rope_points:g}; predicted: {h.prediction.describe(plan.metric)}"
+                )
+        changes["verdict"] = verdict
+        changes["prediction_held"] = {"confirmed": True, "refuted": False}.get(verdict)
         reviews.append(
             Review(
                 hypothesis_id=h.id,
                 round=round_,
                 kind="observation",
                 author="reflection",
-                verdict=verdict,
+                verdict=verdict,  # type: ignore[arg-type]
                 text=text,
             )
         )
-        updated[h.id] = h.model_copy(update={"prediction_held": held})
+        updated[h.id] = h.model_copy(update=changes)
         emit(runtime, "hypothesis", f"{verdict}: {text}", agent="reflection", hypothesis_id=h.id)
     return {"hypotheses": updated, "reviews": reviews}

@@ -21,13 +21,15 @@ from agents._budget import (
 from agents._context import RunContext
 from agents._guard import CoScientistError, LLMGuard
 from agents._messages import ExperimentTask, ResearchPlan
+from agents._questions import Factor, QuestionKind, read_goal
 from agents._schedule import measured_scores, standings
 from agents._schemas import plan_draft_model
-from agents._specs import BASELINE_FAMILY, baseline_spec, with_budget
+from agents._signature import arm_key
+from agents._specs import REFERENCE_FAMILY, with_budget
 from agents._state import ResearchState
 from agents.llm import LLMClient
 from agents.nodes._text import emit
-from automl_backend import ExperimentSpec, TrialConfig, metric_names
+from automl_backend import ExperimentSpec, TrialConfig, family_names, metric_names
 from tools import Toolbox
 
 _REGRESSION_WORDS = re.compile(
@@ -95,15 +97,56 @@ def metric_named_in(goal: str, task: str) -> str | None:
 def _objective(draft: Any, metric: str) -> str:
     """The model's objective if it reads like one (a few words), else a plain one."""
     written = draft.objective.strip() if draft is not None else ""
-    if len(re.findall(r"[A-Za-z]{2,}", written)) >= 4:
+    if len(re.findall(r"[A-Za-z]{2,}", written)) >= 4 and "http" not in written.lower():
         return written
-    return f"find the model family and preprocessing with the best cross-validated {metric}"
+    return f"answer the question with paired, cross-validated {metric} comparisons"
+
+
+_BEST_WORDS = re.compile(
+    r"\bbest\b|\bwhich (model|family|algorithm|classifier|regressor)|\btop\b|most accurate|"
+    r"outperform|strongest",
+    re.IGNORECASE,
+)
+DEFAULT_FACTORS: dict[str, list[Factor]] = {
+    "best": ["family"],
+    "effect": ["family", "scaling"],
+    "constrained": ["family"],
+    "why": ["train_fraction", "feature_selection"],
+}
+
+
+def read_question(
+    goal: str, task: str, draft: Any
+) -> tuple[QuestionKind, str, list[Factor], list[str], float | None, Any]:
+    """(kind, source, factors, focus families, tolerance, secondary) of the question.
+
+    The LLM picks the kind from a closed list; where the goal's wording names a kind
+    (rules on the goal text find a cue) the rule's reading is kept, since a weak model's
+    pick is noise next to an explicit cue. Factors and families come from the goal's
+    words, then the model's list, then the kind's defaults.
+    """
+    reading = read_goal(goal, family_names(task))
+    cue = reading.kind != "best" or bool(_BEST_WORDS.search(goal))
+    kind: QuestionKind = reading.kind
+    source = "rule"
+    if not cue and draft is not None and getattr(draft, "question", None):
+        kind, source = draft.question, "model"
+    factors: list[Factor] = list(reading.factors)
+    if not factors and source == "model" and draft is not None:
+        factors = list(dict.fromkeys(draft.factors))
+    if kind == "constrained" and "family" not in factors:
+        factors.insert(0, "family")
+    if not factors:
+        factors = list(DEFAULT_FACTORS[kind])
+    if kind == "why" and "train_fraction" not in factors:
+        factors.append("train_fraction")
+    return kind, source, factors, list(reading.families), reading.tolerance, reading.secondary
 
 
 def plan(
     state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient, tools: Toolbox
 ) -> dict[str, Any]:
-    """Read the goal against the data, fix the metric and budgets, measure the baseline."""
+    """Read the goal against the data: the question, its factors, the metric, budgets."""
     ctx = runtime.context
     goal = state.get("goal", "").strip()
     if not goal:
@@ -133,15 +176,30 @@ def plan(
     )
     metric = ctx.metric or metric_named_in(goal, task)
     metric = metric or (draft.metric if draft else DEFAULT_METRIC[task])
+    kind, source, factors, families, tolerance, secondary = read_question(goal, task, draft)
+    holdout = getattr(tools, "holdout_fraction", 0.0)
     research_plan = ResearchPlan(
         goal=goal,
         task=task,
         metric=metric,
         objective=_objective(draft, metric),
-        focus_families=list(dict.fromkeys(draft.focus_families)) if draft else [BASELINE_FAMILY],
+        question=kind,
+        question_source=source,  # type: ignore[arg-type]
+        factors=factors,
+        focus_families=families,
+        reference_family=REFERENCE_FAMILY,
+        tolerance_points=tolerance,
+        secondary=secondary,
+        rope_points=ctx.rope_points,
+        holdout_fraction=holdout,
         constraints=[
-            f"{ctx.folds}-fold cross-validation, seed {ctx.seed}, same folds for every experiment",
-            f"about {ctx.trials_per_experiment} trials per experiment",
+            f"one fold plan: {ctx.folds}-fold cross-validation, seed {ctx.seed}, the same "
+            "folds for every arm of every hypothesis",
+            f"both arms of a hypothesis get the same trials (about {ctx.trials_per_experiment})"
+            " and seed",
+            f"verdicts: 95 % interval of the paired effect against a ROPE of "
+            f"{ctx.rope_points:g} points",
+            *([f"{holdout:.0%} of the rows held out, scored once at the end"] if holdout else []),
             *_time_constraints(ctx),
         ],
         warnings=goal_warnings(goal, task, profile.target, draft.goal_asks_for if draft else None),
@@ -151,18 +209,14 @@ def plan(
     for warning in research_plan.warnings:
         emit(runtime, "warning", warning, agent="supervisor")
     emit(
-        runtime, "agent", f"measuring the baseline ({BASELINE_FAMILY} defaults)", agent="supervisor"
+        runtime,
+        "agent",
+        f"question: {kind} (chosen by {source}); factors: {', '.join(factors)}"
+        + (f"; families: {', '.join(families)}" if families else ""),
+        agent="supervisor",
     )
-    spec = with_budget(baseline_spec(research_plan), 1, max(30.0, ctx.experiment_time_s))
-    baseline = tools.run_experiment("baseline", spec)
     updates = guard.updates()
-    updates.update(
-        plan=research_plan,
-        profile=profile,
-        baseline=baseline if baseline.ok else None,
-        round=1,
-        spent_s=float(updates["spent_s"]) + baseline.fit_time_s,
-    )
+    updates.update(plan=research_plan, profile=profile, baseline=None, round=1)
     return updates
 
 
@@ -177,10 +231,19 @@ def _time_constraints(ctx: RunContext) -> list[str]:
 
 
 def _fits(config: TrialConfig, spec: ExperimentSpec) -> bool:
-    """Whether a warm-start configuration lies inside the spec's search space."""
+    """Whether a warm-start configuration lies inside the spec's search space, its
+    preprocessing included (a warm start must not change an arm's fixed factor)."""
     spaces = {m.family: m for m in spec.models}
     space = spaces.get(config.family)
     if space is None:
+        return False
+    pre, allowed = config.preprocessing, spec.preprocessing
+    if (
+        pre.scaling not in allowed.scaling
+        or pre.encoding not in allowed.encoding
+        or pre.imputation not in allowed.imputation
+        or pre.feature_selection not in allowed.feature_selection
+    ):
         return False
     resolved = space.resolved(spec.task)
     return all(name in resolved and resolved[name].contains(v) for name, v in config.params.items())
@@ -251,13 +314,19 @@ def round_time(
 def allocate(
     state: ResearchState, runtime: Runtime[RunContext], *, tools: Toolbox
 ) -> dict[str, Any]:
-    """Spread the round's trials over approved, untested hypotheses (promising and
-    uncertain ones first), give each a time cap (all the time left in the last round),
-    and fetch warm starts from similar past runs."""
+    """Fund the round's approved, untested hypotheses (promising and uncertain ones first
+    when not all fit), each with the same trials per arm and a time cap (all the time
+    left in the last round), and fetch warm starts from other runs on similar data."""
     ctx = runtime.context
     hypotheses = state.get("hypotheses", {})
     waiting = sorted(h.id for h in hypotheses.values() if h.status == "approved")
     nothing: dict[str, Any] = {"allocation": {}, "allocation_s": {}, "warm_starts": []}
+    if ctx.auto_approve:
+        # Without a person to look at reflection's flags, flagged proposals wait: they are
+        # funded after every unflagged one.
+        waiting = [h for h in waiting if not hypotheses[h].flag] + [
+            h for h in waiting if hypotheses[h].flag
+        ]
     n_funded = len(waiting)
     if ctx.max_experiments_per_round is not None:
         n_funded = min(n_funded, ctx.max_experiments_per_round)
@@ -273,6 +342,7 @@ def allocate(
     for match in state.get("matches", []):
         played[match.a] = played.get(match.a, 0) + 1
         played[match.b] = played.get(match.b, 0) + 1
+    waiting = waiting[:n_funded]
     trials = allocate_trials(
         waiting,
         ctx.trials_per_experiment * n_funded,
@@ -283,9 +353,20 @@ def allocate(
     )
     if not trials:
         return nothing
+    # Priority decides which hypotheses are funded when not all can be; every funded one
+    # gets the same trials per arm, so arms of different hypotheses stay comparable and a
+    # control shared by several hypotheses runs once.
+    trials = dict.fromkeys(trials, ctx.trials_per_experiment)
     trials, seconds, last = round_time(state, ctx, trials)
     similar = tools.similar_runs(state["profile"], ctx.warm_start_configs)
-    warm = [s.best_config for s in similar if s.best_config is not None]
+    # Only other runs warm-start an arm: this run's own results would let a child
+    # re-run its parent's best configuration and call the reproduction a gain.
+    own = f"{getattr(tools, 'run_name', '')}/"
+    warm = [
+        s.best_config
+        for s in similar
+        if s.best_config is not None and not s.record.run_id.startswith(own)
+    ]
     if last is not None:
         left = f"{sum(seconds.values()):.0f} s"
         how = (
@@ -309,14 +390,34 @@ def route_experiments(state: ResearchState, runtime: Runtime[RunContext]) -> lis
         # A checkpoint written before time caps were kept in the state.
         seconds = round_time(state, runtime.context, allocation)[1]
     sends = []
+    arms = state.get("arms", {})
+    plan = state.get("plan")
+    measure_cost = plan is not None and plan.question == "constrained"
     for hid in sorted(allocation, key=lambda h: int(h.lstrip("H") or 0)):
         h = state["hypotheses"][hid]
-        spec = with_budget(h.experiment, allocation[hid], seconds[hid])
-        warm = [c for c in state.get("warm_starts", []) if _fits(c, spec)]
+        # A hypothesis's time is shared by its two arms: the same trials and time cap each.
+        arm_s = seconds[hid] / 2 if h.control is not None else seconds[hid]
+        spec = with_budget(h.experiment, allocation[hid], arm_s)
+        control = with_budget(h.control, allocation[hid], arm_s) if h.control is not None else None
+        cached = arms.get(arm_key(control)) if control is not None else None
+        # Both arms get the same warm starts, or none: equal treatment of the arms.
+        warm = [
+            c
+            for c in state.get("warm_starts", [])
+            if _fits(c, spec) and (control is None or _fits(c, control))
+        ]
         sends.append(
             Send(
                 "experiment",
-                ExperimentTask(hypothesis=h, spec=spec, warm_start=warm, profile=state["profile"]),
+                ExperimentTask(
+                    hypothesis=h,
+                    spec=spec,
+                    control=control,
+                    control_result=cached if cached is not None and cached.ok else None,
+                    warm_start=warm,
+                    measure_cost=measure_cost,
+                    profile=state["profile"],
+                ),
             )
         )
     return sends
@@ -376,4 +477,4 @@ def supervise(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, A
 
 
 def route_after_supervisor(state: ResearchState) -> str:
-    return "overview" if state.get("stop_reason") else "evolution"
+    return "final_evaluation" if state.get("stop_reason") else "evolution"

@@ -250,6 +250,21 @@ def run(
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds.")] = 5,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     metric: Annotated[str | None, typer.Option(help="Override the plan's metric.")] = None,
+    holdout: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.5,
+            help="Share of rows set aside before anything sees the data, scored once at the "
+            "end (0: none).",
+        ),
+    ] = 0.2,
+    rope: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=50.0, help="Differences within this many metric points count as nil."
+        ),
+    ] = 1.0,
     llm_share: Annotated[
         float,
         typer.Option(
@@ -305,6 +320,8 @@ def run(
             folds=folds,
             seed=seed,
             metric=metric,
+            holdout=holdout,
+            rope_points=rope,
             auto_approve=auto_approve,
             llm_share=None if llm_share >= 1.0 else llm_share,
             fill_time_budget=fill_budget,

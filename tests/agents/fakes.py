@@ -73,6 +73,8 @@ class ScriptedFakeLLM:
         metric = schema.model_json_schema()["properties"]["metric"]["enum"][0]
         return {
             "goal_asks_for": "unclear",
+            "question": "best",
+            "factors": ["family"],
             "metric": metric,
             "objective": "find the best model family by cross-validated score",
             "focus_families": [_first_enum(schema, "focus_families")],
@@ -81,13 +83,14 @@ class ScriptedFakeLLM:
     def _HypothesisDraft(
         self, messages: list[ChatMessage], schema: type[BaseModel]
     ) -> dict[str, Any]:
+        """Picks the offered intervention whose key names the next scripted family (the
+        first option when none does)."""
         family = next(self._families)
+        keys = _enum(schema, "intervention")
+        key = next((k for k in keys if k.endswith(f"->{family}")), keys[0])
         return {
-            "statement": f"A tuned {family} model beats the baseline on this data.",
+            "intervention": key,
             "rationale": f"{family} suits data of this size and shape.",
-            "families": [family],
-            "scaling": "auto",
-            "feature_selection": "none",
             "expected_gain_points": 1,
         }
 
@@ -126,14 +129,19 @@ class ScriptedFakeLLM:
         return {"summary": "The tested hypotheses were ranked by their measured scores."}
 
 
-def _first_enum(schema: type[BaseModel], field: str) -> str:
-    """First allowed value of an enum field (or of a list of enums)."""
+def _enum(schema: type[BaseModel], field: str) -> list[str]:
+    """Allowed values of an enum field (or of a list of enums)."""
     document = schema.model_json_schema()
     node = document["properties"][field]
     node = node.get("items", node)
     if "$ref" in node:
         node = document["$defs"][node["$ref"].rsplit("/", 1)[-1]]
-    return node["enum"][0]
+    return list(node.get("enum") or [node["const"]])
+
+
+def _first_enum(schema: type[BaseModel], field: str) -> str:
+    """First allowed value of an enum field (or of a list of enums)."""
+    return _enum(schema, field)[0]
 
 
 def hash_embed(texts: Sequence[str], dims: int = 64) -> np.ndarray:

@@ -131,9 +131,17 @@ def test_kill_minus_nine_mid_run_then_resume_repeats_no_finished_experiment(
         started = [e for e in events if e["event"] == "start" and e["experiment"] != "baseline"]
         if finished and len(started) > len(finished):
             time.sleep(1.5)
-            if len([e for e in _events(run_dir) if e["event"] == "finish"]) == len(finished) + 1:
+            now = _events(run_dir)
+            done = {e["experiment"] for e in now if e["event"] == "finish"}
+            running = [
+                e["experiment"]
+                for e in now
+                if e["event"] == "start" and e["experiment"] not in done
+            ]
+            if running:
+                # One arm finished (and was written) and another is mid-search: kill now.
                 process.send_signal(signal.SIGKILL)
-                killed_while = started[-1]["experiment"]
+                killed_while = running[-1]
                 break
         time.sleep(0.2)
     process.wait(timeout=30)

@@ -12,8 +12,8 @@ from agents import (
     ReviewDecisions,
 )
 from agents._human import apply_decisions, check_decisions, load_decisions
-from agents._messages import Budgets, Hypothesis, ResearchPlan
-from agents._specs import build_spec, make_prediction
+from agents._messages import Budgets, Hypothesis, Prediction, ResearchPlan
+from agents._specs import build_spec
 from automl_backend import ExperimentSpec
 
 
@@ -40,7 +40,7 @@ def _proposals(plan: ResearchPlan) -> dict[str, Hypothesis]:
             round=1,
             origin="generation",
             statement=f"{family} wins",
-            prediction=make_prediction(1, "accuracy", 0.9),
+            prediction=Prediction(direction="better", min_effect_points=1.0, control="c"),
             experiment=build_spec(plan, [family]),
         )
         for hid, family in (("H1", "knn"), ("H2", "svm"))
@@ -54,7 +54,6 @@ def _apply(decisions: ReviewDecisions, plan: ResearchPlan) -> dict:
         waiting=["H1", "H2"],
         plan=plan,
         round_=1,
-        baseline_score=0.9,
         embed=lambda hs: [[1.0, 0.0] for _ in hs],
     )
 
@@ -84,7 +83,7 @@ def test_added_hypotheses_get_the_next_ids_and_compete(plan: ResearchPlan) -> No
     )
     added = updates["hypotheses"]["H3"]
     assert added.origin == "human" and added.status == "approved"
-    assert added.prediction.comparator == "not_worse"
+    assert added.prediction.direction == "not_worse"
     assert updates["elo"]["H3"] == 1200.0 and "H3" in updates["embeddings"]
     assert any(r.text == "SVMs are slow here" for r in updates["reviews"])
 

@@ -61,7 +61,7 @@ def _hypothesis(hid: str, round_: int = 1) -> Hypothesis:
         round=round_,
         origin="generation",
         statement=f"Claim {hid}",
-        prediction=Prediction(comparator="better", margin=0.01, baseline="b"),
+        prediction=Prediction(direction="better", min_effect_points=1.0, control="b"),
         experiment=ExperimentSpec.for_families(["knn"]),
         status="approved",
     )

@@ -94,7 +94,7 @@ def test_leader_order_rank_only_tested_hypotheses() -> None:
             round=1,
             origin="generation",
             statement="s",
-            prediction=Prediction(comparator="better", margin=0.01, baseline="b"),
+            prediction=Prediction(direction="better", min_effect_points=1.0, control="b"),
             experiment=ExperimentSpec.for_families(["knn"]),
             status="tested" if result else "approved",
             result=result,

@@ -62,8 +62,9 @@ def _tested(hid: str):
         statement="s",
         status="tested",
         result=result,
-        prediction=Prediction(comparator="better", margin=0.01, baseline="b"),
+        prediction=Prediction(direction="better", min_effect_points=1.0, control="b"),
         experiment=ExperimentSpec.for_families(["knn"]),
+        control=ExperimentSpec.for_families(["logistic"]),
     )
 
 
@@ -199,11 +200,12 @@ def test_experiments_get_the_time_caps_kept_in_the_state() -> None:
     runtime = SimpleNamespace(context=ctx)
     (send,) = route_experiments(state, runtime)  # type: ignore[arg-type]
     budget = send.arg.spec.budget
-    assert (budget.n_trials, budget.time_s) == (600, 123.0)
+    assert (budget.n_trials, budget.time_s) == (600, 123.0 / 2)  # half each for two arms
+    assert send.arg.control is not None and send.arg.control.budget == budget
     # A checkpoint from before the caps were kept: recomputed from the state alone.
     del state["allocation_s"]
     (send,) = route_experiments(state, runtime)  # type: ignore[arg-type]
-    assert send.arg.spec.budget.time_s == round_time(state, ctx, {"H1": 600})[1]["H1"]
+    assert send.arg.spec.budget.time_s == round_time(state, ctx, {"H1": 600})[1]["H1"] / 2
 
 
 # ---------------------------------------------------------------- whole runs, simulated time
@@ -254,7 +256,13 @@ class _SimulatedToolbox(Toolbox):
         """Experiments run after a resume (filled by ``_simulated_run``)."""
 
     def run_experiment(
-        self, name: str, spec: ExperimentSpec, *, warm_start: Any = (), progress: Any = None
+        self,
+        name: str,
+        spec: ExperimentSpec,
+        *,
+        warm_start: Any = (),
+        progress: Any = None,
+        reuse_key: str | None = None,
     ) -> ExperimentResult:
         self.specs[name] = spec
         if name in self.crash:
@@ -307,8 +315,10 @@ def _simulated_run(
         resumed = toolbox(None)
         list(ResearchRun.open(run_dir).advance(llm, resumed))
         for name, spec in resumed.specs.items():
-            assert spec.budget.n_trials == state["allocation"][name]
-            assert spec.budget.time_s == state["allocation_s"][name]
+            hid = name.removesuffix("-control")
+            # Each arm gets the hypothesis's trials and half its time.
+            assert spec.budget.n_trials == state["allocation"][hid]
+            assert spec.budget.time_s == state["allocation_s"][hid] / 2
         tools.specs.update(resumed.specs)
         tools.resumed = sorted(resumed.specs)
     return run, tools

@@ -38,8 +38,8 @@ from agents import (
     RunConfig,
     RunContext,
 )
-from agents._messages import Budgets, Hypothesis, ResearchPlan
-from agents._specs import build_spec, make_prediction
+from agents._messages import Budgets, Hypothesis, Prediction, ResearchPlan
+from agents._specs import build_spec
 from agents.llm import RecordingLLM
 from automl_backend import BackendError
 from cosci._review_page import render_review_page
@@ -123,7 +123,7 @@ def state() -> dict[str, Any]:
             round=1,
             origin="generation",
             statement=statement,
-            prediction=make_prediction(1, "accuracy", 0.9),
+            prediction=Prediction(direction="better", min_effect_points=1.0, control="c"),
             experiment=build_spec(plan, [family], name=hid),
         )
         for hid, family, statement in (
