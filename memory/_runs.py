@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import ValidationError
 
+from memory._collections import RUNS, Collections
 from memory._records import RunRecord, SimilarRun
 
 if TYPE_CHECKING:
     from automl_backend import DatasetProfile
-    from memory._store import MemoryStore
 
-RUNS = "runs"
 _log = logging.getLogger(__name__)
 
 
@@ -37,7 +36,7 @@ def _task_kind(task: str) -> str:
     return "regression" if task == "regression" else "classification"
 
 
-def record_run(store: MemoryStore, record: RunRecord) -> None:
+def record_run(store: Collections, record: RunRecord) -> None:
     if not isinstance(record, RunRecord):
         raise TypeError(f"record_run takes a RunRecord, not {type(record).__name__}")
     metadata: dict[str, str | float | int] = {
@@ -109,7 +108,7 @@ def nearest_best_runs(
     ]
 
 
-def similar_runs(store: MemoryStore, profile: DatasetProfile, k: int) -> list[SimilarRun]:
+def similar_runs(store: Collections, profile: DatasetProfile, k: int) -> list[SimilarRun]:
     """An empty ledger gives an empty list: no history is the normal first-run state."""
     if store.count(RUNS) == 0:
         return []
@@ -119,7 +118,7 @@ def similar_runs(store: MemoryStore, profile: DatasetProfile, k: int) -> list[Si
     return nearest_best_runs(profile, _parse_records(metas), k)
 
 
-def search_runs(store: MemoryStore, text: str, k: int) -> list[SimilarRun]:
+def search_runs(store: Collections, text: str, k: int) -> list[SimilarRun]:
     if store.count(RUNS) == 0:
         return []
     out = []

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 import numpy as np
 from pydantic import BaseModel
 
+from memory import _literature, _runs
+from memory._collections import COLLECTIONS, LITERATURE, RUNS, Hit
 from memory._embedding import embed_texts
 from memory._errors import MemoryStoreError
-from memory._literature import LITERATURE
-from memory._runs import RUNS
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -29,17 +29,7 @@ if TYPE_CHECKING:
     from memory._literature import IngestReport
     from memory._records import LiteratureHit, RunRecord, SimilarRun
 
-COLLECTIONS = (LITERATURE, RUNS)
 SHIPPED_CORPUS = Path(__file__).resolve().parent / "corpus"
-
-
-class Hit(BaseModel):
-    """One stored item that matched a query."""
-
-    id: str
-    text: str
-    metadata: dict[str, Any]
-    distance: float
 
 
 class StoreStats(BaseModel):
@@ -186,11 +176,9 @@ class MemoryStore:
 
     def load_corpus(self) -> int:
         """Load the shipped notes if they are missing or changed; returns chunks written."""
-        from memory._literature import load_corpus
-
         if self._corpus_dir is None or self._corpus_current:
             return 0
-        written = load_corpus(self, self._corpus_dir)
+        written = _literature.load_corpus(self, self._corpus_dir)
         self._corpus_current = True
         return written
 
@@ -201,10 +189,8 @@ class MemoryStore:
 
         ``where`` filters on metadata, e.g. ``{"topic": "hpo"}`` or ``{"kind": "user"}``.
         """
-        from memory._literature import search_literature
-
         self.load_corpus()
-        return search_literature(self, query, k, where)
+        return _literature.search_literature(self, query, k, where)
 
     def ingest(self, paths: Sequence[Path | str]) -> IngestReport:
         """Add .md, .txt and .pdf files (folders: every such file below), chunked.
@@ -212,29 +198,21 @@ class MemoryStore:
         Every file is read and embedded before anything is stored, so one bad file leaves
         the store as it was. Re-adding a file replaces its earlier chunks.
         """
-        from memory._literature import ingest
-
-        return ingest(self, [Path(p) for p in paths])
+        return _literature.ingest(self, [Path(p) for p in paths])
 
     # ------------------------------------------------------------------ runs
 
     def record_run(self, record: RunRecord) -> None:
         """Add a finished experiment to the runs ledger (same run_id: replaced)."""
-        from memory._runs import record_run
-
-        record_run(self, record)
+        _runs.record_run(self, record)
 
     def similar_runs(self, profile: DatasetProfile, k: int = 5) -> list[SimilarRun]:
         """Best configuration per past data set, nearest data sets first (warm start)."""
-        from memory._runs import similar_runs
-
-        return similar_runs(self, profile, k)
+        return _runs.similar_runs(self, profile, k)
 
     def search_runs(self, text: str, k: int = 5) -> list[SimilarRun]:
         """Past runs whose hypothesis and data set read closest to ``text`` (novelty checks)."""
-        from memory._runs import search_runs
-
-        return search_runs(self, text, k)
+        return _runs.search_runs(self, text, k)
 
     def stats(self) -> StoreStats:
         lit = self.get_metadatas(LITERATURE)
