@@ -23,9 +23,15 @@ def redact_url(text: str) -> str:
 
 
 class LLMError(Exception):
-    """Base of every error raised by cosci's LLM clients."""
+    """Base of every error raised by cosci's LLM clients.
+
+    ``prompt_tokens`` and ``completion_tokens`` are what the failed call still spent: the
+    usage of every try that got an answer, so call logs and usage count failures too.
+    """
 
     user_facing = True
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class LLMUnreachableError(LLMError):

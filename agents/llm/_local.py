@@ -106,7 +106,9 @@ class LocalLLM:
                 latency_s=time.perf_counter() - start,
                 model=self.model_name,
             )
-        raise LLMInvalidOutputError(schema.__name__, tries, problem)
+        error = LLMInvalidOutputError(schema.__name__, tries, problem)
+        error.prompt_tokens, error.completion_tokens = prompt_total, completion_total
+        raise error
 
     def _grammar_processor(self, loaded: LoadedModel, regex: str) -> Any:
         # outlines-core writes the regex, llguidance enforces it: outlines-core's own index

@@ -27,14 +27,27 @@ from agents.llm._errors import (
     LLMUnreachableError,
     redact_url,
 )
-from agents.llm._schema import describe_problem, parse_answer, schema_json, with_json_instruction
+from agents.llm._schema import (
+    describe_problem,
+    holds_json,
+    parse_answer,
+    schema_json,
+    with_json_instruction,
+    with_schema_in_prompt,
+)
 from agents.llm._types import ChatMessage, Completion
 
 logger = logging.getLogger("agents.llm")
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "prompt"]
 """How a schema is enforced: ``auto`` starts with ``json_schema`` and steps down to
-``json_object`` and then to instructions only when the server rejects a response_format."""
+``json_object`` and then to instructions only when the server rejects a response_format,
+and straight to instructions (``prompt``: the schema in the prompt) when it ignores one
+and answers prose. A named mode is used as it is, with no step-down."""
+
+TokenParam = Literal["max_tokens", "max_completion_tokens"]
+"""The request field that caps the answer; OpenAI's reasoning models accept only
+``max_completion_tokens``, many local servers only ``max_tokens``."""
 
 _FALLBACK: dict[str, str] = {"json_schema": "json_object", "json_object": "prompt"}
 _TRANSIENT_STATUS = {408, 429}
@@ -99,6 +112,7 @@ class OpenAICompatibleLLM:
         repair_tries: int = 2,
         temperature: float | None = 0.0,
         default_max_tokens: int | None = 1024,
+        token_param: TokenParam = "max_tokens",
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 30.0,
         max_retry_after_s: float = 60.0,
@@ -112,6 +126,7 @@ class OpenAICompatibleLLM:
         self.repair_tries = repair_tries
         self.temperature = temperature
         self.default_max_tokens = default_max_tokens
+        self.token_param = token_param
         self._mode = "json_schema" if structured_output == "auto" else structured_output
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
@@ -159,16 +174,41 @@ class OpenAICompatibleLLM:
                 latency_s=time.perf_counter() - start,
                 model=response.model or self.model,
             )
-        conversation = with_json_instruction(messages, schema)
-        prompt_total = completion_total = 0
+        spent = [0, 0]  # prompt and completion tokens of every try, failed ones included
+        try:
+            return self._complete_structured(messages, schema, role, limit, start, spent)
+        except LLMError as exc:
+            exc.prompt_tokens, exc.completion_tokens = spent
+            raise
+
+    def _complete_structured(
+        self,
+        messages: list[ChatMessage],
+        schema: type[BaseModel],
+        role: str,
+        limit: int | None,
+        start: float,
+        spent: list[int],
+    ) -> Completion:
+        conversation = self._conversation(messages, schema)
         problem = "no answer"
         tries = 1 + self.repair_tries
-        for _ in range(tries):
+        attempt = asked = 0
+        while attempt < tries:
+            attempt += 1
+            asked += 1
+            mode = self._mode
             response = self._create_structured(conversation, schema, limit)
             prompt_tokens, completion_tokens = _usage(response)
-            prompt_total += prompt_tokens
-            completion_total += completion_tokens
+            spent[0] += prompt_tokens
+            spent[1] += completion_tokens
             text = _content(response)
+            if attempt == 1 and self._ignores_format(mode, text):
+                self._step_down_to_prompt(mode, text)
+                # A fresh conversation with the schema in the prompt, and every try left.
+                conversation = self._conversation(messages, schema)
+                attempt = 0
+                continue
             try:
                 parsed = parse_answer(schema, text)
             except ValueError as exc:
@@ -189,12 +229,37 @@ class OpenAICompatibleLLM:
             return Completion(
                 parsed=parsed,
                 text=text,
-                prompt_tokens=prompt_total,
-                completion_tokens=completion_total,
+                prompt_tokens=spent[0],
+                completion_tokens=spent[1],
                 latency_s=time.perf_counter() - start,
                 model=response.model or self.model,
             )
-        raise LLMInvalidOutputError(schema.__name__, tries, problem)
+        raise LLMInvalidOutputError(schema.__name__, asked, problem)
+
+    def _conversation(
+        self, messages: list[ChatMessage], schema: type[BaseModel]
+    ) -> list[ChatMessage]:
+        if self._mode == "prompt":
+            return with_schema_in_prompt(messages, schema)
+        return with_json_instruction(messages, schema)
+
+    def _ignores_format(self, mode: str, text: str) -> bool:
+        """Prose where a response_format asked for JSON: the server dropped the format."""
+        return self.structured_output == "auto" and mode != "prompt" and not holds_json(text)
+
+    def _step_down_to_prompt(self, mode: str, text: str) -> None:
+        # Agents in parallel threads may all meet the prose at once: say it once.
+        if self._mode == "prompt":
+            return
+        self._mode = "prompt"
+        preview = " ".join(text.split())[:80]
+        logger.warning(
+            "%s ignored response_format %s (it answered prose: %r); the schema goes in the "
+            "prompt from now on (set COSCI_LLM_STRUCTURED_OUTPUT=prompt to start there)",
+            self.base_url,
+            mode,
+            preview,
+        )
 
     def _create_structured(
         self, conversation: list[ChatMessage], schema: type[BaseModel], max_tokens: int | None
@@ -251,7 +316,7 @@ class OpenAICompatibleLLM:
         if response_format is not None:
             kwargs["response_format"] = response_format
         if max_tokens is not None:
-            kwargs["max_tokens"] = max_tokens
+            kwargs[self.token_param] = max_tokens
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
         attempts = 0

@@ -81,6 +81,9 @@ class RecordingLLM:
             # Clients redact their own errors; this keeps a URL password off disk whatever
             # client raised it.
             entry["error"] = {"type": type(exc).__name__, "message": redact_url(str(exc))}
+            # The tries that failed were still paid for.
+            entry["prompt_tokens"] = exc.prompt_tokens
+            entry["completion_tokens"] = exc.completion_tokens
             self._append(entry)
             raise
         entry.update(
@@ -162,7 +165,10 @@ class ReplayLLM:
                 )
             entry = self._answers[key].popleft()
         if entry.get("error"):
-            raise _recorded_error(entry["error"])
+            error = _recorded_error(entry["error"])
+            error.prompt_tokens = entry.get("prompt_tokens") or 0
+            error.completion_tokens = entry.get("completion_tokens") or 0
+            raise error
         parsed = None
         if schema is not None:
             try:

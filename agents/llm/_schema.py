@@ -17,7 +17,7 @@ from agents.llm._types import ChatMessage
 
 JSON_ONLY = "Answer with one JSON object only: no prose, no code fences."
 
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 
 
 def schema_json(schema: type[BaseModel]) -> dict[str, Any]:
@@ -39,16 +39,66 @@ def with_json_instruction(
     return [ChatMessage(role="system", content=instruction), *messages]
 
 
+def with_schema_in_prompt(
+    messages: list[ChatMessage], schema: type[BaseModel]
+) -> list[ChatMessage]:
+    """Messages for a server that enforces nothing: the schema in the system message, and a
+    reminder closing the last user turn, where even a weak model still reads it."""
+    conversation = with_json_instruction(messages, schema)
+    reminder = f"{JSON_ONLY} Start with {{ and follow the JSON schema given above."
+    if conversation[-1].role == "user":
+        last = ChatMessage(role="user", content=f"{conversation[-1].content}\n\n{reminder}")
+        return [*conversation[:-1], last]
+    return [*conversation, ChatMessage(role="user", content=reminder)]
+
+
+def _first_object(text: str) -> str | None:
+    """The first balanced ``{...}`` block of ``text`` that parses as a JSON object."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start >= 0:
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            pass
+        else:
+            if isinstance(value, dict):
+                return text[start:end]
+        start = text.find("{", start + 1)
+    return None
+
+
+def _unfenced(text: str) -> str:
+    """The inside of the first code fence holding a JSON object, else the text itself."""
+    fenced = _FENCE.search(text)
+    if fenced and _first_object(fenced.group(1)) is not None:
+        return fenced.group(1).strip()
+    return text
+
+
 def extract_json_text(text: str) -> str:
-    """The JSON document inside an answer: code fences and surrounding prose stripped."""
-    stripped = text.strip()
-    fenced = _FENCE.match(stripped)
-    if fenced:
-        stripped = fenced.group(1).strip()
-    if stripped.startswith("{"):
-        return stripped
-    start, end = stripped.find("{"), stripped.rfind("}")
-    return stripped[start : end + 1] if 0 <= start < end else stripped
+    """The JSON document inside an answer: code fences and surrounding prose stripped.
+
+    The first balanced ``{...}`` block that parses wins, so prose after the object (even
+    prose holding braces) does no harm. With no such block, the text from the first ``{``
+    is returned, so the parse error shown to the model points into its own object.
+    """
+    stripped = _unfenced(text.strip())
+    found = _first_object(stripped)
+    if found is not None:
+        return found
+    start = stripped.find("{")
+    return stripped[start:] if start >= 0 else stripped
+
+
+def holds_json(text: str) -> bool:
+    """Whether ``text`` is, or contains, a JSON object (a cut-off one counts).
+
+    A server that honours ``response_format`` starts its answer with ``{``; prose with no
+    object in it means the format was ignored.
+    """
+    stripped = text.strip().removeprefix("```json").removeprefix("```").lstrip()
+    return stripped.startswith("{") or _first_object(stripped) is not None
 
 
 def parse_answer(schema: type[BaseModel], text: str) -> BaseModel:

@@ -7,6 +7,7 @@ import time
 
 from pydantic import BaseModel, Field
 
+from agents.llm._errors import LLMError
 from agents.llm._types import ChatMessage, Completion, LLMClient
 
 
@@ -51,12 +52,17 @@ class UsageTracker:
             usage.completion_tokens += completion.completion_tokens
             usage.latency_s += completion.latency_s
 
-    def record_failure(self, role: str, latency_s: float) -> None:
-        """Count one call that raised: its time was spent even though nothing came back."""
+    def record_failure(
+        self, role: str, latency_s: float, prompt_tokens: int = 0, completion_tokens: int = 0
+    ) -> None:
+        """Count one call that raised: its time and the tokens of its tries were spent even
+        though nothing usable came back."""
         with self._lock:
             usage = self._roles.setdefault(role, RoleUsage())
             usage.failed_calls += 1
             usage.latency_s += latency_s
+            usage.prompt_tokens += prompt_tokens
+            usage.completion_tokens += completion_tokens
 
     def summary(self) -> UsageSummary:
         """A snapshot of the totals so far, per role and overall."""
@@ -94,6 +100,11 @@ class TrackedLLM:
         start = time.perf_counter()
         try:
             completion = self.inner.complete(messages, schema, role=role, max_tokens=max_tokens)
+        except LLMError as exc:
+            self.tracker.record_failure(
+                role, time.perf_counter() - start, exc.prompt_tokens, exc.completion_tokens
+            )
+            raise
         except Exception:
             self.tracker.record_failure(role, time.perf_counter() - start)
             raise

@@ -123,7 +123,7 @@ def test_unknown_model_names_the_setting(fake_api) -> None:
 def test_invalid_json_then_repaired_answer(fake_api) -> None:
     server = fake_api.server(
         [
-            fake_api.chat("Sure! The winner is A.", usage=(20, 6)),
+            fake_api.chat('{"winner": "A", "confidence": 0.8', usage=(20, 6)),
             fake_api.chat('{"winner": "C", "confidence": 0.5, "reason": "x"}', usage=(40, 9)),
             fake_api.chat(GOOD, usage=(60, 12)),
         ]
@@ -132,18 +132,74 @@ def test_invalid_json_then_repaired_answer(fake_api) -> None:
     completion = llm.complete(QUESTION, Verdict)
     assert completion.parsed_as(Verdict).winner == "A"
     assert (completion.prompt_tokens, completion.completion_tokens) == (120, 27)
+    # A cut-off object is JSON gone wrong, not a server ignoring the format.
+    assert llm.structured_mode == "json_schema"
     second, third = server.requests[1]["messages"], server.requests[2]["messages"]
-    assert second[-2] == {"role": "assistant", "content": "Sure! The winner is A."}
+    assert second[-2] == {"role": "assistant", "content": '{"winner": "A", "confidence": 0.8'}
     assert "not valid JSON" in second[-1]["content"]
     assert "winner" in third[-1]["content"]  # the pydantic error names the bad field
 
 
 def test_invalid_output_after_all_repairs(fake_api) -> None:
-    server = fake_api.server([fake_api.chat("no JSON here")] * 2)
-    llm, _ = server.client(repair_tries=1)
-    with pytest.raises(LLMInvalidOutputError, match="Verdict in 2 tries"):
+    server = fake_api.server([fake_api.chat("no JSON here", usage=(10, 3))] * 2)
+    llm, _ = server.client(repair_tries=1, structured_output="prompt")
+    with pytest.raises(LLMInvalidOutputError, match="Verdict in 2 tries") as info:
         llm.complete(QUESTION, Verdict)
     assert len(server.requests) == 2
+    # The failed tries were paid for, and the error says how much.
+    assert (info.value.prompt_tokens, info.value.completion_tokens) == (20, 6)
+
+
+def test_prose_on_the_first_try_steps_down_to_the_schema_in_the_prompt(
+    fake_api, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = fake_api.server(
+        [
+            fake_api.chat("The winner is A, clearly.", usage=(50, 8)),
+            fake_api.chat(
+                f"Here you go:\n```json\n{GOOD}\n```\nHope {{this}} helps.", usage=(70, 20)
+            ),
+            fake_api.chat(GOOD, usage=(70, 15)),
+        ]
+    )
+    llm, _ = server.client()
+    with caplog.at_level(logging.WARNING, logger="agents.llm"):
+        first = llm.complete(QUESTION, Verdict)
+        second = llm.complete(QUESTION, Verdict)
+    assert first.parsed_as(Verdict).reason == "higher CV score"
+    assert (first.prompt_tokens, first.completion_tokens) == (120, 28)
+    assert llm.structured_mode == "prompt"
+    assert second.parsed is not None
+    assert "response_format" in server.requests[0]
+    assert all("response_format" not in r for r in server.requests[1:])
+    # The schema is in the prompt, and the last user turn says to answer with JSON.
+    retry = server.requests[1]["messages"]
+    assert '"winner"' in retry[0]["content"]
+    assert retry[-1]["role"] == "user" and "one JSON object" in retry[-1]["content"]
+    assert retry[-1]["content"].startswith(QUESTION[0].content)
+    stepped = [r for r in caplog.records if "ignored response_format" in r.getMessage()]
+    assert len(stepped) == 1
+
+
+def test_a_named_mode_does_not_step_down_on_prose(fake_api) -> None:
+    server = fake_api.server([fake_api.chat("The winner is A.")] * 2)
+    llm, _ = server.client(repair_tries=1, structured_output="json_schema")
+    with pytest.raises(LLMInvalidOutputError):
+        llm.complete(QUESTION, Verdict)
+    assert llm.structured_mode == "json_schema"
+    assert all(r["response_format"]["type"] == "json_schema" for r in server.requests)
+
+
+def test_token_parameter_and_temperature_are_configurable(fake_api) -> None:
+    server = fake_api.server([fake_api.chat("ok")] * 2)
+    llm, _ = server.client(token_param="max_completion_tokens", temperature=None)
+    llm.complete(QUESTION, max_tokens=30)
+    assert server.requests[0]["max_completion_tokens"] == 30
+    assert "max_tokens" not in server.requests[0]
+    assert "temperature" not in server.requests[0]
+    llm, _ = server.client(temperature=0.3)
+    llm.complete(QUESTION, max_tokens=30)
+    assert (server.requests[1]["max_tokens"], server.requests[1]["temperature"]) == (30, 0.3)
 
 
 def test_out_of_range_numbers_are_clamped_not_repaired(fake_api) -> None:
