@@ -41,6 +41,12 @@ def build_llm(
             settings.llm_api_key,
             timeout_s=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
+            # The default json_schema steps down by itself; a named lesser mode is kept.
+            structured_output="auto"
+            if settings.llm_structured_output == "json_schema"
+            else settings.llm_structured_output,
+            temperature=settings.llm_temperature,
+            token_param=settings.llm_token_param,
         )
     else:
         client = LocalLLM(cache_dir=settings.model_cache_path, threads=settings.llm_threads)
@@ -63,6 +69,16 @@ def describe_llm(settings: Settings) -> dict[str, str]:
             "api_key": "set" if settings.llm_api_key else "not set",
             "timeout_s": str(settings.llm_timeout_s),
             "max_retries": str(settings.llm_max_retries),
+            "structured_output": settings.llm_structured_output
+            + (
+                " (steps down if refused or ignored)"
+                if settings.llm_structured_output == "json_schema"
+                else ""
+            ),
+            "temperature": "not sent"
+            if settings.llm_temperature is None
+            else str(settings.llm_temperature),
+            "token_param": settings.llm_token_param,
         }
     status = local_model_status(settings.model_cache_path)
     return {

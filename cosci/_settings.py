@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 _ENV_NAMES: dict[str, str] = {
     "home": "COSCI_HOME",
@@ -22,6 +22,9 @@ _ENV_NAMES: dict[str, str] = {
     "llm_threads": "COSCI_LLM_THREADS",
     "llm_timeout_s": "COSCI_LLM_TIMEOUT",
     "llm_max_retries": "COSCI_LLM_MAX_RETRIES",
+    "llm_structured_output": "COSCI_LLM_STRUCTURED_OUTPUT",
+    "llm_temperature": "COSCI_LLM_TEMPERATURE",
+    "llm_token_param": "COSCI_LLM_TOKEN_PARAM",
     "chroma_url": "COSCI_CHROMA_URL",
 }
 
@@ -49,8 +52,24 @@ class Settings(BaseModel):
     """Per-request timeout for the endpoint."""
     llm_max_retries: int = Field(default=4, ge=0, le=20)
     """Retries on timeouts, 429 and 5xx."""
+    llm_structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+    """How the endpoint is asked for structured answers: ``json_schema`` (the default) steps
+    down by itself to JSON mode or to the schema in the prompt when the server refuses or
+    ignores it; ``json_object`` and ``prompt`` are used as they are."""
+    llm_temperature: float | None = Field(default=0.0, ge=0, le=2)
+    """Sampling temperature sent to the endpoint; None (``none`` in the variable) sends
+    none, as reasoning models require."""
+    llm_token_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    """The request field that caps an answer; reasoning models want max_completion_tokens."""
     chroma_url: str | None = None
     """chromadb server URL; None means a PersistentClient under ``home``."""
+
+    @field_validator("llm_temperature", mode="before")
+    @classmethod
+    def _no_temperature(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("none", "null", "off"):
+            return None
+        return value
 
     @property
     def memory_path(self) -> Path:

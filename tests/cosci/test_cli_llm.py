@@ -26,7 +26,7 @@ from agents.llm import (
     read_call_log,
 )
 from cosci._llm_factory import build_llm, describe_llm
-from cosci._settings import Settings, SettingsError
+from cosci._settings import Settings, SettingsError, load_settings
 from cosci.cli import app
 
 COSCI = Path(sys.executable).with_name("cosci")
@@ -79,6 +79,49 @@ def test_factory_needs_a_model_name_for_an_endpoint(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, llm_base_url="http://fake-llm.test/v1")
     with pytest.raises(SettingsError, match="COSCI_LLM_MODEL"):
         build_llm(settings)
+
+
+def test_structured_output_temperature_and_token_param_come_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "COSCI_HOME": str(tmp_path),
+        "COSCI_LLM_BASE_URL": "http://fake-llm.test/v1",
+        "COSCI_LLM_MODEL": "o-reasoner",
+        "COSCI_LLM_STRUCTURED_OUTPUT": "prompt",
+        "COSCI_LLM_TEMPERATURE": "none",
+        "COSCI_LLM_TOKEN_PARAM": "max_completion_tokens",
+    }
+    llm = build_llm(load_settings(env))
+    assert isinstance(llm, OpenAICompatibleLLM)
+    assert (llm.structured_mode, llm.temperature, llm.token_param) == (
+        "prompt",
+        None,
+        "max_completion_tokens",
+    )
+    # The default starts with json_schema and may step down by itself.
+    default = build_llm(load_settings({**env, "COSCI_LLM_STRUCTURED_OUTPUT": "json_schema"}))
+    assert isinstance(default, OpenAICompatibleLLM)
+    assert (default.structured_output, default.structured_mode) == ("auto", "json_schema")
+    assert (
+        load_settings({"COSCI_HOME": str(tmp_path), "COSCI_LLM_TEMPERATURE": "0.7"}).llm_temperature
+        == 0.7
+    )
+    with pytest.raises(SettingsError, match="llm_token_param"):
+        load_settings({**env, "COSCI_LLM_TOKEN_PARAM": "max_new_tokens"})
+
+
+def test_info_shows_structured_output_temperature_and_token_param(
+    fake_endpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COSCI_HOME", str(tmp_path))
+    monkeypatch.setenv("COSCI_LLM_TEMPERATURE", "none")
+    monkeypatch.setenv("COSCI_LLM_TOKEN_PARAM", "max_completion_tokens")
+    result = CliRunner().invoke(app, ["llm", "info"])
+    assert result.exit_code == 0, result.output
+    assert "json_schema (steps down if refused or ignored)" in result.stdout
+    assert "not sent" in result.stdout
+    assert "max_completion_tokens" in result.stdout
 
 
 def test_describe_never_shows_the_key(tmp_path: Path) -> None:
