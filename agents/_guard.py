@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 import prompts
+from agents._clock import LLMDeadlineError
 from agents._sanitize import check_llm_text
 from agents.llm import ChatMessage, LLMClient, LLMInvalidOutputError
 
@@ -54,6 +55,8 @@ class LLMGuard:
         self.failures = 0
         self.seconds = 0.0
         self.dropped: list[str] = []
+        self.skipped = 0
+        """Calls not made because they would have passed the run's wall-clock deadline."""
 
     def ask(
         self, role: str, schema: type[T], *, max_tokens: int = 200, **values: object
@@ -77,6 +80,10 @@ class LLMGuard:
             parsed = completion.parsed
         except LLMInvalidOutputError as exc:
             parsed, problem = None, str(exc)
+        except LLMDeadlineError:
+            # Not an unusable answer: no call was made, the rule decides.
+            self.skipped += 1
+            return None
         finally:
             self.seconds += time.perf_counter() - start
         if isinstance(parsed, schema):

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents._checkpoint import count_checkpoints, open_checkpointer
+from agents._clock import ClockedLLM, RunClock
 from agents._context import RunContext
 from agents._guard import CoScientistError
 from agents._human import ReviewDecisions, ReviewRequest
@@ -305,12 +306,27 @@ class ResearchRun:
         Starts a new run, resumes a stopped (e.g. killed) one from its last checkpoint, or
         resumes a paused one with the saved decisions (a replay uses the original run's).
         Raises CoScientistError when the run waits for a review and has no decisions,
-        and RunInUseError when another process is writing the run.
+        and RunInUseError when another process is writing the run. ``--time-budget`` is a
+        wall-clock ceiling for the session (``agents._clock``).
         """
+        with self.lock():
+            clock = self._clock()
+            tools.clock = clock
+            yield from self._advance(ClockedLLM(llm, clock), tools)
+
+    def _clock(self) -> RunClock:
+        """This session's wall-clock deadline: the time budget less what was spent."""
+        budget = self.config.context.time_budget_s
+        if budget is None:
+            return RunClock(None)
+        spent = float(self.state().get("spent_s", 0.0)) if self.checkpoints.exists() else 0.0
+        return RunClock(budget - spent)
+
+    def _advance(self, llm: Any, tools: Toolbox) -> Iterator[ProgressEvent]:
         from langgraph.types import Command
 
         payload_was_sent = False
-        with self.lock(), self._graph(llm, tools) as graph:
+        with self._graph(llm, tools) as graph:
             while True:
                 snap = graph.get_state(self._config)
                 payload: Any

@@ -57,7 +57,7 @@ def build_graph(
     graph.add_node("rank_results", ranking.rank_results)
     graph.add_node("proximity", proximity.proximity)
     graph.add_node("meta_review", partial(meta_review.meta_review, llm=llm))
-    graph.add_node("supervisor", supervisor.supervise)
+    graph.add_node("supervisor", partial(supervisor.supervise, tools=tools))
     graph.add_node("evolution", partial(evolution.evolve, llm=llm))
     graph.add_node("final_evaluation", partial(meta_review.final_evaluation, tools=tools))
     graph.add_node("overview", partial(meta_review.overview, llm=llm))

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from memory import LiteratureHit, MemoryStore, SimilarRun
 
 EmbedFunction = Callable[[Sequence[str]], np.ndarray]
+MIN_EXPERIMENT_WALL_S = 3.0
+"""An experiment needs at least this much wall-clock time left to start."""
 
 
 def _default_embed(texts: Sequence[str]) -> np.ndarray:
@@ -76,6 +78,9 @@ class Toolbox:
         # time keeps the cores (and every experiment's time cap) to itself.
         self._compute = threading.Lock()
         self._arms: dict[str, ExperimentResult] = {}
+        self.clock: Any = None
+        """The run's wall-clock deadline (``agents._clock.RunClock``) when it has one:
+        experiments are capped to the time it leaves."""
 
     @property
     def experiments_dir(self) -> Path:
@@ -147,6 +152,14 @@ class Toolbox:
         with self._compute:
             if reuse_key is not None and reuse_key in self._arms:
                 return self._arms[reuse_key]
+            spec = self._within_deadline(spec)
+            if spec is None:
+                return ExperimentResult(
+                    status="failed",
+                    reason="the run's time budget ran out before this experiment could start",
+                    task=None,
+                    metric="unknown",
+                )
             result = run_experiment(
                 spec,
                 self.dataset,
@@ -159,6 +172,18 @@ class Toolbox:
             if reuse_key is not None and result.ok:
                 self._arms[reuse_key] = result
             return result
+
+    def _within_deadline(self, spec: ExperimentSpec) -> ExperimentSpec | None:
+        """``spec`` with its time cap cut to the wall-clock time left (None: none left)."""
+        left = self.clock.remaining() if self.clock is not None else None
+        if left is None:
+            return spec
+        if left < MIN_EXPERIMENT_WALL_S:
+            return None
+        if spec.budget.time_s is not None and spec.budget.time_s <= left:
+            return spec
+        budget = spec.budget.model_copy(update={"time_s": left})
+        return spec.model_copy(update={"budget": budget})
 
     def measure_cost(self, run_dir: Path | None) -> tuple[float, float] | None:
         """(size in KB, predict milliseconds per 1000 rows) of a run's final model, or None.

@@ -18,6 +18,7 @@ from agents._budget import (
     next_round_blocker,
     share_seconds,
 )
+from agents._clock import END_RESERVE_S
 from agents._context import RunContext
 from agents._guard import CoScientistError, LLMGuard
 from agents._messages import ExperimentTask, ResearchPlan
@@ -333,6 +334,10 @@ def allocate(
     if ctx.time_budget_s is not None:
         reserve = outlook(state, ctx, round_done=False).end_reserve_s
         available = ctx.time_budget_s - state.get("spent_s", 0.0) - reserve
+        clock = getattr(tools, "clock", None)
+        wall = clock.remaining() if clock is not None else None
+        if wall is not None:
+            available = min(available, wall - max(reserve, END_RESERVE_S))
         # The first round is always tested: a run that measured nothing has answered nothing.
         if available < MIN_EXPERIMENT_S and state.get("round", 1) > 1:
             emit(runtime, "warning", "time budget spent: no more experiments", agent="supervisor")
@@ -465,9 +470,17 @@ def stop_reason(state: ResearchState, ctx: RunContext) -> str | None:
     return None
 
 
-def supervise(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+def supervise(
+    state: ResearchState, runtime: Runtime[RunContext], *, tools: Toolbox | None = None
+) -> dict[str, Any]:
     """Between rounds: stop, or open the next round."""
+    clock = getattr(tools, "clock", None)
     reason = stop_reason(state, runtime.context)
+    if reason is None and clock is not None and clock.expired(END_RESERVE_S):
+        reason = (
+            f"wall-clock time budget of {runtime.context.time_budget_s:g} s reached "
+            "(the run closes with what it finished)"
+        )
     if reason is not None:
         emit(runtime, "agent", f"stopping: {reason}", agent="supervisor")
         return {"stop_reason": reason}
