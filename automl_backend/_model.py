@@ -30,6 +30,7 @@ MODEL_FILES = (MODEL_FILE, LEGACY_MODEL_FILE)
 
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
+        "automl_backend._features.builder.FeatureBuilder",
         "automl_backend._model.FittedModel",
         "automl_backend._preprocess.DateExpander",
         "collections.OrderedDict",
@@ -44,6 +45,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.feature_selection._univariate_selection.f_regression",
         "sklearn.metrics._dist_metrics.EuclideanDistance64",
         "sklearn.metrics._dist_metrics.ManhattanDistance64",
+        "sklearn.model_selection._split.KFold",
         "sklearn.neighbors._ball_tree.BallTree",
         "sklearn.neighbors._kd_tree.KDTree",
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",

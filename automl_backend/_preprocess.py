@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from automl_backend._builders import build_estimator
+from automl_backend._features import FeatureBuilder, FeatureTransform
 from automl_backend._registry import REGISTRY
 from automl_backend._spec import PreprocessingConfig, TrialConfig
 
@@ -99,8 +101,14 @@ def build_pipeline(
     seed: int = 0,
     n_threads: int = 1,
     n_train: int = 1000,
+    features: Sequence[FeatureTransform] = (),
 ) -> Any:
-    """The unfitted pipeline (dates -> impute/scale/encode -> select -> model) of ``config``."""
+    """The unfitted pipeline (features -> dates -> impute/scale/encode -> select -> model).
+
+    ``features``: transforms of the vocabulary (checked against the data beforehand); their
+    step comes first, so it is fit on the rows the pipeline is fit on and nothing else.
+    Generated columns are numeric and go through the numeric imputer and scaler.
+    """
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_selection import SelectPercentile, f_classif, f_regression
     from sklearn.impute import SimpleImputer
@@ -114,12 +122,15 @@ def build_pipeline(
     numeric += [f"{c}__{part}" for c in dates for part in _DATE_PARTS]
     categorical = [c for c, k in column_types.items() if k == "categorical"]
 
-    numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=pre.imputation))]
-    if scaling != "none":
-        numeric_steps.append(("scale", _scaler(scaling, seed)))
+    def numeric_pipeline() -> Pipeline:
+        numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=pre.imputation))]
+        if scaling != "none":
+            numeric_steps.append(("scale", _scaler(scaling, seed)))
+        return Pipeline(numeric_steps)
+
     branches: list[tuple[str, Any, list[str]]] = []
     if numeric:
-        branches.append(("num", Pipeline(numeric_steps), numeric))
+        branches.append(("num", numeric_pipeline(), numeric))
     if categorical:
         fill = SimpleImputer(strategy="constant", fill_value="__missing__")
         if encoding == "onehot":
@@ -136,9 +147,14 @@ def build_pipeline(
         branches.append(("cat", Pipeline(cat_steps), categorical))
 
     steps: list[tuple[str, Any]] = []
+    if features:
+        plain = [f.model_dump(mode="json") for f in features]
+        steps.append(("features", FeatureBuilder(plain, seed=seed)))
     if dates:
         steps.append(("dates", DateExpander(dates)))
-    steps.append(("columns", ColumnTransformer(branches, remainder="drop")))
+    # Generated columns are exactly the ones no branch names: the remainder.
+    remainder: Any = numeric_pipeline() if features else "drop"
+    steps.append(("columns", ColumnTransformer(branches, remainder=remainder)))
     if pre.feature_selection == "kbest":
         fraction = pre.kbest_fraction or 1.0
         score = f_classif if classification else f_regression

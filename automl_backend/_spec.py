@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from automl_backend._errors import SpecError
+from automl_backend._features.vocabulary import FeatureTransform
 from automl_backend._metrics import METRICS, metric_names
 from automl_backend._registry import REGISTRY, family_names, task_kind
 from automl_backend._space import (
@@ -166,6 +167,10 @@ class ExperimentSpec(BaseModel):
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     cv: CVSpec = Field(default_factory=CVSpec)
     ensemble: EnsembleSpec = Field(default_factory=EnsembleSpec)
+    features: list[FeatureTransform] | Literal["auto"] = Field(default_factory=list)
+    """Feature transforms from the closed vocabulary (``automl_backend._features``), fit
+    inside each training fold as the first pipeline step; ``auto``: greedy selection of
+    rule-based candidates on inner folds before the search (a share of the budget)."""
     warm_start: list[TrialConfig] = Field(default_factory=list)
     """Configurations tried first (e.g. best configurations on similar data sets)."""
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
@@ -178,6 +183,8 @@ class ExperimentSpec(BaseModel):
     def _check(self) -> ExperimentSpec:
         if (self.kind == "nas") != (self.nas is not None):
             raise ValueError("kind 'nas' needs a 'nas' section, and only kind 'nas' takes one")
+        if self.kind == "nas" and self.features:
+            raise ValueError("features apply to kind 'hpo' experiments only")
         families = [m.family for m in self.models]
         repeated = sorted({f for f in families if families.count(f) > 1})
         if repeated:
