@@ -58,7 +58,7 @@ _EXPORTS: dict[str, str] = {
     "EnsembleMember": "_result",
     "run_spec": "_runner",
     "score_model": "_runner",
-    "ProgressEvent": "_search",
+    "ProgressEvent": "_progress",
     "FittedModel": "_model",
     "load_model": "_model",
     "combine_runs": "_combine",
@@ -131,11 +131,11 @@ if TYPE_CHECKING:
     from automl_backend._model import FittedModel, load_model
     from automl_backend._narrow import narrow_space_around
     from automl_backend._profile import DatasetProfile, profile_dataset
+    from automl_backend._progress import ProgressEvent
     from automl_backend._registry import default_config, default_space, family_info, family_names
     from automl_backend._result import EnsembleMember, ExperimentResult
     from automl_backend._runner import run_spec, score_model
     from automl_backend._schema import registry_json_schema
-    from automl_backend._search import ProgressEvent
     from automl_backend._spec import (
         BudgetSpec,
         CVSpec,

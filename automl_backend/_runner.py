@@ -15,10 +15,12 @@ from automl_backend._dataset import Dataset
 from automl_backend._errors import BackendError, SpecError
 from automl_backend._metrics import DEFAULT_METRIC, score
 from automl_backend._model import FittedModel
+from automl_backend._nas_experiment import run_nas_spec
 from automl_backend._preprocess import coerce_columns
+from automl_backend._progress import ProgressCallback, ProgressEvent
 from automl_backend._registry import default_config, family_names
 from automl_backend._result import EnsembleMember, ExperimentResult
-from automl_backend._search import ProgressCallback, ProgressEvent, Search, TrialRecord
+from automl_backend._search import Search, TrialRecord
 from automl_backend._spec import ExperimentSpec, ModelSpace, TrialConfig
 from automl_backend._splits import make_folds
 from automl_backend._suggest import SearchSpace
@@ -219,6 +221,7 @@ def run_spec(
     progress: ProgressCallback | None = None,
     test: Dataset | None = None,
     storage: str | None = None,
+    data_info: dict[str, Any] | None = None,
 ) -> ExperimentResult:
     """Search, ensemble and refit as ``spec`` says, on ``dataset``.
 
@@ -229,12 +232,13 @@ def run_spec(
     ``test``: a held-out set scored with the final model (``test_score``).
     Bad data or specs raise :class:`BackendError`; a search in which no trial succeeds
     returns ``status="failed"`` with the reason.
-    A ``kind: nas`` spec runs a neural architecture search (``automl_backend.nas``).
+    A ``kind: nas`` spec runs a neural architecture search (``automl_backend.nas``);
+    ``data_info`` (NAS only) records how the data was loaded, for ``cosci compress``.
     """
     if spec.kind == "nas":
-        from automl_backend.nas._backend import run_nas_spec
-
-        return run_nas_spec(spec, dataset, out_dir=out_dir, progress=progress, test=test)
+        return run_nas_spec(
+            spec, dataset, out_dir=out_dir, progress=progress, test=test, data_info=data_info
+        )
     return run_experiment(
         spec, dataset, out_dir=out_dir, warm_start=warm_start, progress=progress,
         test=test, storage=storage,
@@ -326,9 +330,11 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: S
         best = complete[0]
         weights, ensemble_score = pick_members(spec, complete, problem)
         if progress is not None:
-            progress(ProgressEvent("refit", len(records), counts["n_failed_trials"],
-                                   best.score, time.monotonic() - started,
-                                   spec.budget.time_s, spec.budget.n_trials))  # fmt: skip
+            progress(ProgressEvent(
+                phase="refit", trials_done=len(records), trials_failed=counts["n_failed_trials"],
+                best_score=best.score, elapsed_s=time.monotonic() - started,
+                time_budget_s=spec.budget.time_s, n_trials_budget=spec.budget.n_trials,
+            ))  # fmt: skip
         model, members, refit_notes = build_model(
             spec, problem, encoded.classes, dataset, complete, weights, metric, budget_end
         )

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from automl_backend._progress import ProgressCallback, ProgressEvent
 from automl_backend._spec import ExperimentSpec, TrialConfig
 from automl_backend._suggest import SearchSpace, flatten_config, grid_points_iter, suggest_config
 from automl_backend._worker import (
@@ -52,23 +53,6 @@ class TrialRecord:
     reason: str | None = None
     extras: dict[str, float] = field(default_factory=dict)
     oof: np.ndarray | None = None
-
-
-@dataclass
-class ProgressEvent:
-    """Search progress for a display: trials done, best so far, time left."""
-
-    phase: str
-    trials_done: int
-    trials_failed: int
-    best_score: float | None
-    elapsed_s: float
-    time_budget_s: float | None
-    n_trials_budget: int | None
-    message: str = ""
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
 
 
 @dataclass

@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from automl_backend.nas._errors import NASError
 from automl_backend.nas._result import NASResult, TrialRecord
-from automl_backend.nas._spec import CellSpace, MLPSpace, NASSpec
+from automl_backend.nas._spec import CellSpace, MLPSpace, NASSpec, load_space, parse_nas_spec
 
 if TYPE_CHECKING:
+    from automl_backend.nas._adapter import nas_features
     from automl_backend.nas._artifact import NASModel
-    from automl_backend.nas._runner import NASProgress, run_nas
+    from automl_backend.nas._runner import run_nas
     from automl_backend.nas._space import SearchSpace, describe_arch
     from automl_backend.nas._strategy import Evaluation, Proposal, SearchStrategy
 
 _LAZY = {
     "NASModel": "_artifact",
-    "NASProgress": "_runner",
+    "nas_features": "_adapter",
     "run_nas": "_runner",
     "SearchSpace": "_space",
     "describe_arch": "_space",
@@ -36,7 +37,6 @@ __all__ = [
     "MLPSpace",
     "NASError",
     "NASModel",
-    "NASProgress",
     "NASResult",
     "NASSpec",
     "Proposal",
@@ -44,6 +44,9 @@ __all__ = [
     "SearchStrategy",
     "TrialRecord",
     "describe_arch",
+    "load_space",
+    "nas_features",
+    "parse_nas_spec",
     "run_nas",
 ]
 

@@ -9,40 +9,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from automl_backend._progress import ProgressCallback, ProgressEvent
 from automl_backend.nas._data import Preprocessor, encode_labels, resolve_image_shape
 from automl_backend.nas._errors import NASError
 from automl_backend.nas._pareto import pareto_front
 from automl_backend.nas._result import NASResult, TrialRecord
 from automl_backend.nas._space import SearchSpace
 from automl_backend.nas._spec import NASSpec
-
-
-@dataclass
-class NASProgress:
-    """A progress report. Field names match the HPO runner's ProgressEvent, so one
-    display (the CLI's bar, an agent's callback) can show either."""
-
-    phase: str
-    """'search', 'final' or 'done'."""
-    trials_done: int
-    best_score: float | None
-    """Best validation accuracy so far."""
-    elapsed_s: float
-    time_budget_s: float | None
-    n_trials_budget: int | None = None
-    message: str = ""
-    trials_failed: int = 0
-
-
-ProgressFn = Callable[[NASProgress], None]
 
 
 def split_holdout(
@@ -84,7 +63,7 @@ def run_nas(
     test_size: float | None = None,
     out_dir: Path | None = None,
     data_name: str = "data",
-    progress: ProgressFn | None = None,
+    progress: ProgressCallback | None = None,
     spec_json: dict[str, Any] | None = None,
     data_info: dict[str, Any] | None = None,
 ) -> NASResult:
@@ -184,13 +163,13 @@ def run_nas(
             if data_info is not None:
                 (folder / "data.json").write_text(json.dumps(data_info, indent=2))
     report(
-        NASProgress(
-            "done",
-            len(outcome.trials),
-            outcome.best.accuracy,
-            time.monotonic() - start,
-            spec.time_budget_s,
-            spec.max_trials,
+        ProgressEvent(
+            phase="done",
+            trials_done=len(outcome.trials),
+            best_score=outcome.best.accuracy,
+            elapsed_s=time.monotonic() - start,
+            time_budget_s=spec.time_budget_s,
+            n_trials_budget=spec.max_trials,
         )
     )
     return result

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from automl_backend._progress import ProgressCallback, ProgressEvent
 from automl_backend.nas._errors import NASError
 from automl_backend.nas._evaluate import Evaluator
 from automl_backend.nas._models import build_model, inherit_weights
 from automl_backend.nas._result import TrialRecord
-from automl_backend.nas._runner import NASProgress, ProgressFn
 from automl_backend.nas._space import Architecture, SearchSpace
 from automl_backend.nas._spec import CellSpace, NASSpec
 from automl_backend.nas._train import (
@@ -67,7 +67,7 @@ class SearchSession:
         arrays: dict[str, tuple[np.ndarray, np.ndarray]],
         *,
         start: float,
-        report: ProgressFn,
+        report: ProgressCallback,
     ) -> None:
         configure_torch(spec.n_threads, spec.seed)
         self.spec = spec
@@ -148,14 +148,14 @@ class SearchSession:
     def _progress(self, phase: str, trials: list[TrialRecord], message: str = "") -> None:
         best = max((t.accuracy for t in trials), default=None)
         self.report(
-            NASProgress(
-                phase,
-                len(trials),
-                best,
-                time.monotonic() - self.start,
-                self.spec.time_budget_s,
-                self.spec.max_trials,
-                message,
+            ProgressEvent(
+                phase=phase,
+                trials_done=len(trials),
+                best_score=best,
+                elapsed_s=time.monotonic() - self.start,
+                time_budget_s=self.spec.time_budget_s,
+                n_trials_budget=self.spec.max_trials,
+                message=message,
             )
         )
 

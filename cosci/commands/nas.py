@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
 
 class _SearchBar:
-    """Rich progress bar over the time budget (or the trial budget), fed by NASProgress."""
+    """Rich progress bar over the time budget (or the trial budget), fed by ProgressEvent."""
 
     def __init__(self, console: Console) -> None:
         from rich.progress import BarColumn, Progress, TextColumn
@@ -163,10 +163,8 @@ def nas(
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
 ) -> None:
     """Search neural architectures (MLP for tables, cell CNN for small images)."""
-    from automl_backend import ExperimentSpec, load_dataset, train_test_split_dataset
-    from automl_backend.nas import run_nas
-    from automl_backend.nas._adapter import nas_features
-    from automl_backend.nas._spec import load_space, parse_nas_spec
+    from automl_backend import ExperimentSpec, load_dataset, run_spec, train_test_split_dataset
+    from automl_backend.nas import NASResult, load_space, parse_nas_spec
 
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     loaded = load_space(space)
@@ -205,7 +203,8 @@ def nas(
         + (f"; {len(test.y)} rows held out for testing" if test is not None else "")
         + f"; {kind} space, {spec.strategy}"
     )
-    # The run directory holds the full ExperimentSpec, so `run_spec` can run it again.
+    # The one way in: the CLI's NAS spec becomes a kind-nas ExperimentSpec for run_spec,
+    # and the run directory holds it, so `run_spec` can run it again.
     experiment = ExperimentSpec(
         kind="nas",
         nas=spec,
@@ -223,18 +222,8 @@ def nas(
         "seed": spec.seed,
     }
     with _SearchBar(_out) as bar:
-        result = run_nas(
-            spec,
-            nas_features(dataset, kind),
-            dataset.y.to_numpy(),
-            X_test=nas_features(test, kind) if test is not None else None,
-            y_test=test.y.to_numpy() if test is not None else None,
-            out_dir=run_dir,
-            data_name=dataset.name,
-            progress=bar,
-            data_info=data_info,
-            spec_json=experiment.model_dump(mode="json"),
-        )
+        run_spec(experiment, dataset, out_dir=run_dir, progress=bar, test=test, data_info=data_info)
+    result = NASResult.model_validate_json((run_dir / "result.json").read_text(encoding="utf-8"))
     _print_nas_result(result)
 
 

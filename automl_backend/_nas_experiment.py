@@ -1,5 +1,8 @@
 """Run a ``kind: nas`` ExperimentSpec for ``run_spec`` and answer with an ExperimentResult.
 
+The one way into a NAS run from the backend and the CLI; ``automl_backend.nas`` itself
+knows nothing of ExperimentSpec or Dataset.
+
 The experiment's own budget (``budget.time_s``, ``budget.n_trials``,
 ``budget.threads_per_trial``) and ``seed`` govern the search, so budget guards written
 for HPO experiments hold for NAS ones too.
@@ -8,16 +11,13 @@ for HPO experiments hold for NAS ones too.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from automl_backend.nas._adapter import nas_features
-from automl_backend.nas._errors import NASError
-from automl_backend.nas._result import NASResult
-
-if TYPE_CHECKING:
-    from automl_backend._dataset import Dataset
-    from automl_backend._result import ExperimentResult
-    from automl_backend._spec import ExperimentSpec
+from automl_backend._dataset import Dataset
+from automl_backend._progress import ProgressCallback
+from automl_backend._result import ExperimentResult
+from automl_backend._spec import ExperimentSpec
+from automl_backend.nas import NASError, NASResult, nas_features, run_nas
 
 
 def run_nas_spec(
@@ -25,11 +25,16 @@ def run_nas_spec(
     dataset: Dataset,
     *,
     out_dir: str | Path | None = None,
-    progress: Any = None,
+    progress: ProgressCallback | None = None,
     test: Dataset | None = None,
+    data_info: dict[str, Any] | None = None,
 ) -> ExperimentResult:
-    from automl_backend.nas._runner import run_nas
+    """Search ``spec.nas`` on ``dataset`` within the experiment's budget and seed.
 
+    ``data_info`` (how the data was loaded and split) is written to the run directory as
+    ``data.json`` so ``cosci compress`` can load the data again; by default it is
+    recorded for the named data sets (``sklearn:``, ``keel:``) only.
+    """
     if spec.nas is None:
         raise NASError("a nas experiment needs its 'nas' section")
     if dataset.task == "regression":
@@ -46,7 +51,13 @@ def run_nas_spec(
     )
     kind = nas.space.kind
     source = dataset.name if dataset.name.startswith(("sklearn:", "keel:")) else None
-    info = {"source": source, "target": dataset.target, "test_size": None, "seed": spec.seed}
+    if data_info is None and source is not None:
+        data_info = {
+            "source": source,
+            "target": dataset.target,
+            "test_size": None,
+            "seed": spec.seed,
+        }
     result = run_nas(
         nas,
         nas_features(dataset, kind),
@@ -57,7 +68,7 @@ def run_nas_spec(
         data_name=dataset.name,
         progress=progress,
         spec_json=spec.model_dump(mode="json"),
-        data_info=info if source else None,
+        data_info=data_info,
     )
     return to_experiment_result(result, task=dataset.task)
 
@@ -65,8 +76,6 @@ def run_nas_spec(
 def to_experiment_result(result: NASResult, *, task: str | None) -> ExperimentResult:
     """The backend-wide result: validation accuracy of the winner as its one 'fold' (NAS
     scores candidates on one stratified holdout, not k folds)."""
-    from automl_backend._result import ExperimentResult
-
     run_dir = Path(result.run_dir) if result.run_dir else None
     notes = [
         f"NAS ({result.strategy}, {result.space} space): {result.n_evaluated} architectures "
