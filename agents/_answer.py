@@ -68,6 +68,8 @@ class Answer(BaseModel):
     evidence: list[EvidenceRow] = Field(default_factory=list)
     inconclusive_share: float | None = None
     """Share of the measured claims whose verdict is inconclusive."""
+    drivers: dict[str, float] = Field(default_factory=dict)
+    """why: points the leader loses on the holdout when each column is shuffled (top 5)."""
 
 
 def evidence_rows(
@@ -243,8 +245,12 @@ def _why_answer(plan: ResearchPlan, rows: list[EvidenceRow]) -> dict[str, Any]:
     extra = [r for r in rows if r.factor != "train_fraction"]
     tail = ""
     if extra:
-        tail = " Other factors: " + "; ".join(
-            f"{_factor_words(r.factor)} {r.effect_text()}" for r in extra
+        strongest = [
+            _strongest([r for r in extra if r.factor == f])
+            for f in dict.fromkeys(r.factor for r in extra)
+        ]
+        tail = " Other factors (largest effect each): " + "; ".join(
+            f"{_factor_words(r.factor)} {r.effect_text()}" for r in strongest
         ) + "."  # fmt: skip
     if not curve:
         inner = _effect_answer(plan, rows)
@@ -274,9 +280,12 @@ def build_answer(
     plan: ResearchPlan,
     hypotheses: Mapping[str, Hypothesis],
     holdout: Mapping[str, float] | None = None,
+    importance: Mapping[str, float] | None = None,
 ) -> Answer:
-    """The answer to ``plan.question`` from the measured effects of ``hypotheses``."""
+    """The answer to ``plan.question`` from the measured effects of ``hypotheses`` (and,
+    for why questions, the leader's permutation importance on the holdout)."""
     rows = evidence_rows(hypotheses, holdout)
+    drivers = dict(list((importance or {}).items())[:5])
     if not rows:
         return Answer(
             question=plan.question,
@@ -295,7 +304,14 @@ def build_answer(
         fields = _best_answer(plan, rows)
     judged = [r for r in rows if r.verdict is not None]
     share = sum(r.verdict == "inconclusive" for r in judged) / len(judged) if judged else None
+    if plan.question == "why" and drivers:
+        listed = ", ".join(f"{c} {v:.1f}" for c, v in drivers.items())
+        fields["sentence"] += (
+            f" The features the leader leans on most (points lost on the holdout when one "
+            f"is shuffled): {listed}."
+        )
     return Answer(
+        drivers=drivers,
         question=plan.question,
         evidence=rows,
         inconclusive_share=round(share, 3) if share is not None else None,

@@ -93,5 +93,8 @@ class ResearchState(TypedDict, total=False):
     holdout_scores: dict[str, float]
     """Scores on the untouched holdout of each tested arm's final model (``H3`` the
     treatment, ``H3-control`` the control), computed once at the end."""
+    feature_importance: dict[str, float]
+    """why questions: points of the metric the leader's model loses on the holdout when
+    each column is shuffled (permutation importance), largest first."""
     overview: str | None
     """The final research overview."""

@@ -68,8 +68,8 @@ def scale_gap(seed: int) -> pd.DataFrame:
     from sklearn.datasets import make_classification
 
     X, y = make_classification(n_samples=500, n_features=10, n_informative=4, n_redundant=0,
-                               class_sep=1.5, random_state=seed)  # fmt: skip
-    X[:, 4:] *= 1e4
+                               class_sep=1.5, shuffle=False, random_state=seed)  # fmt: skip
+    X[:, 4:] *= 1e4  # unshuffled: columns 4-9 are the noise
     return _frame(X, y)
 
 
@@ -87,7 +87,8 @@ def forest_invariant(seed: int) -> pd.DataFrame:
     """Any data: a random forest is invariant to feature scaling (same splits)."""
     from sklearn.datasets import make_classification
 
-    X, y = make_classification(n_samples=400, n_features=8, n_informative=4, random_state=seed)
+    X, y = make_classification(n_samples=400, n_features=8, n_informative=4, shuffle=False,
+                               random_state=seed)  # fmt: skip
     X[:, :4] *= 100.0
     return _frame(X, y)
 
@@ -98,7 +99,7 @@ def imbalanced(seed: int) -> pd.DataFrame:
 
     X, y = make_classification(n_samples=1500, n_features=10, n_informative=4,
                                weights=[0.95, 0.05], class_sep=0.8, flip_y=0.0,
-                               random_state=seed)  # fmt: skip
+                               shuffle=False, random_state=seed)  # fmt: skip
     return _frame(X, y)
 
 

@@ -234,7 +234,13 @@ def build_results(run: ResearchRun) -> RunResults:
     holdout = state.get("holdout_scores", {})
     matches = state.get("matches", [])
     return RunResults(
-        answer=build_answer(plan, state.get("hypotheses", {}), holdout) if plan else None,
+        answer=(
+            build_answer(
+                plan, state.get("hypotheses", {}), holdout, state.get("feature_importance")
+            )
+            if plan
+            else None
+        ),
         goal=run.config.goal,
         data=run.config.data,
         run_dir=str(run.dir),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,6 +226,34 @@ class Toolbox:
         except BackendError:
             return None
         return score_model(model, self.holdout, metric)
+
+    def permutation_importance(
+        self, run_dir: Path | None, metric: str, *, repeats: int = 3, max_columns: int = 60
+    ) -> dict[str, float]:
+        """Score lost on the untouched holdout when each column is shuffled (higher is
+        better units, mean of ``repeats`` seeded shuffles), for a run's final model; empty
+        without a holdout or a model. Which features drive the score, measured once at
+        the end on rows nothing was chosen on."""
+        if self.holdout is None or run_dir is None or not Path(run_dir).is_dir():
+            return {}
+        from automl_backend import BackendError, load_model, score_model
+
+        try:
+            model = load_model(run_dir)
+        except BackendError:
+            return {}
+        holdout = self.holdout
+        base = score_model(model, holdout, metric)
+        rng = np.random.default_rng(self.seed)
+        lost: dict[str, float] = {}
+        for column in list(holdout.X.columns)[:max_columns]:
+            drops = []
+            for _ in range(repeats):
+                shuffled = holdout.X.copy()
+                shuffled[column] = rng.permutation(shuffled[column].to_numpy())
+                drops.append(base - score_model(model, replace(holdout, X=shuffled), metric))
+            lost[str(column)] = float(np.mean(drops))
+        return lost
 
     # ---------------------------------------------------------------- memory
 

@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 
 from agents._answer import build_answer
 from agents._context import RunContext
-from agents._effects import credible_difference
+from agents._effects import credible_difference, points_scale
 from agents._guard import LLMGuard
 from agents._messages import Hypothesis, MetaReview, NextAction
 from agents._questions import FACTORS
@@ -25,7 +25,7 @@ from agents._schemas import MetaReviewDraft, OverviewDraft
 from agents._state import ResearchState
 from agents.llm import LLMClient
 from agents.nodes._text import bullet_list, emit
-from automl_backend import family_names
+from automl_backend import family_names, metric_is_loss
 from tools import Toolbox
 
 
@@ -187,7 +187,16 @@ def final_evaluation(
             value = tools.score_on_holdout(result.run_dir, plan.metric)
             if value is not None:
                 scores[name] = value
-    return {"holdout_scores": scores}
+    updates: dict[str, Any] = {"holdout_scores": scores}
+    top = leader(state)
+    if plan.question == "why" and top is not None and top.result is not None:
+        lost = tools.permutation_importance(top.result.run_dir, plan.metric)
+        scale = points_scale(metric_is_loss(plan.metric), top.result.best_score)
+        updates["feature_importance"] = {
+            column: round(value / scale, 2)
+            for column, value in sorted(lost.items(), key=lambda kv: -kv[1])
+        }
+    return updates
 
 
 def overview(
@@ -196,7 +205,12 @@ def overview(
     """The research overview: the answer first, then what was tested and what held."""
     ctx = runtime.context
     plan = state["plan"]
-    answer = build_answer(plan, state.get("hypotheses", {}), state.get("holdout_scores", {}))
+    answer = build_answer(
+        plan,
+        state.get("hypotheses", {}),
+        state.get("holdout_scores", {}),
+        state.get("feature_importance"),
+    )
     facts = [f"Answer ({plan.question}): {answer.sentence}", *round_facts(state, None)]
     emit(runtime, "agent", "writing the research overview", agent="meta_review")
     guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
