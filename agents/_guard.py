@@ -11,6 +11,7 @@ errors propagate at once.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, TypeVar
 
@@ -22,6 +23,11 @@ from agents._sanitize import check_llm_text
 from agents.llm import ChatMessage, LLMClient, LLMInvalidOutputError
 
 T = TypeVar("T", bound=BaseModel)
+
+logger = logging.getLogger(__name__)
+
+WARN_AFTER_UNUSABLE = 3
+"""Unusable answers in a row after which the terminal is told the LLM is failing."""
 
 
 class CoScientistError(Exception):
@@ -91,10 +97,18 @@ class LLMGuard:
             return parsed
         self.failures += 1
         self.streak += 1
+        last = f"{role}, {problem or 'no parsed answer'}"
+        if self.streak == WARN_AFTER_UNUSABLE < self.limit:
+            # Said once per streak, while the run goes on: rules stand in for the LLM.
+            logger.warning(
+                "the LLM gave %d unusable answers in a row (last: %s); falling back to rules",
+                self.streak,
+                last,
+            )
         if self.streak >= self.limit:
             raise LLMUnusableError(
-                f"the LLM gave {self.streak} unusable answers in a row (last: {role}, "
-                f"{problem or 'no parsed answer'}); the run stopped and keeps what it finished. "
+                f"the LLM gave {self.streak} unusable answers in a row (last: {last}); "
+                "the run stopped and keeps what it finished. "
                 "Use a stronger model (COSCI_LLM_BASE_URL) and `cosci resume` the run"
             )
         return None

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cosci._console import cli_console
+from cosci._console import cli_console, show_warnings
 from cosci.commands import COMMAND_MODULES
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ _err = cli_console(stderr=True)
 
 def main() -> None:
     """Console entry point: user-facing errors become one line and exit status 2."""
+    show_warnings("agents")
     try:
         app()
     except Exception as exc:

@@ -56,6 +56,18 @@ _TRANSIENT_STATUS = {408, 429}
 _FORMAT_WORDS = re.compile(r"response_format|json|schema|grammar", re.IGNORECASE)
 
 
+class NotAChatCompletionError(LLMError):
+    """The endpoint answered 200 with a body that is no chat completion (an HTML page from
+    a proxy, bytes that are not text, JSON of another shape)."""
+
+    def __init__(self, url: str, got: str) -> None:
+        got = got if len(got) <= 200 else got[:197] + "..."
+        super().__init__(
+            f"LLM endpoint {url} answered something that is not a chat completion ({got}); "
+            "check COSCI_LLM_BASE_URL (OpenAI-style URLs end in /v1)"
+        )
+
+
 def _is_transient(exc: BaseException) -> bool:
     import openai
 
@@ -198,7 +210,13 @@ class OpenAICompatibleLLM:
             attempt += 1
             asked += 1
             mode = self._mode
-            response = self._create_structured(conversation, schema, limit)
+            try:
+                response = self._create_structured(conversation, schema, limit)
+            except NotAChatCompletionError as exc:
+                # Garbage is an unusable answer, not a reason to stop: the caller decides.
+                problem = str(exc)
+                logger.info("LLM answer for %s rejected (%s)", role, problem)
+                continue
             prompt_tokens, completion_tokens = _usage(response)
             spent[0] += prompt_tokens
             spent[1] += completion_tokens
@@ -332,13 +350,17 @@ class OpenAICompatibleLLM:
             for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    return self._client.chat.completions.create(**kwargs)
+                    response = self._client.chat.completions.create(**kwargs)
         except openai.APIError as exc:
             refused = isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError)
             if refused and response_format is not None:
                 raise  # the caller may step down to a simpler response_format
             raise self._as_llm_error(exc, attempts) from exc
-        raise AssertionError("unreachable: tenacity either returns or raises")
+        except ValueError as exc:  # a body that is not JSON, or not even text
+            raise NotAChatCompletionError(self.base_url, f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(getattr(response, "choices", None), list):
+            raise NotAChatCompletionError(self.base_url, f"a {type(response).__name__}")
+        return response
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
