@@ -12,6 +12,7 @@ the model's rationale is kept only if it passes the sanity filter.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -112,10 +113,9 @@ def from_intervention(
     origin: str = "generation",
 ) -> Hypothesis:
     """A Hypothesis testing ``item``; the claim is written by rule from its two arms."""
-    prediction: Prediction = item.prediction()
     if gain_points is not None and item.direction == "better":
-        prediction = prediction.model_copy(update={"min_effect_points": float(gain_points)})
-        item = Intervention(**{**item.__dict__, "min_effect_points": float(gain_points)})
+        item = replace(item, min_effect_points=float(gain_points))
+    prediction: Prediction = item.prediction()
     return Hypothesis(
         id=hid,
         round=round_,
