@@ -26,8 +26,10 @@ from agents.llm._schema import (
     clamp_to_schema,
     describe_problem,
     extract_json_text,
+    holds_json,
     parse_answer,
     with_json_instruction,
+    with_schema_in_prompt,
 )
 
 
@@ -155,6 +157,31 @@ def test_parse_answer_strips_fences_and_prose() -> None:
     text = f"Here you go:\n```json\n{EXAMPLE.model_dump_json()}\n```"
     assert parse_answer(Proposal, text) == EXAMPLE
     assert extract_json_text('Answer: {"a": 1} done') == '{"a": 1}'
+
+
+def test_the_first_balanced_object_is_taken() -> None:
+    assert extract_json_text('Sure: {"a": {"b": "}"}} and {not this}') == '{"a": {"b": "}"}}'
+    assert extract_json_text('x {bad} then {"a": 1}') == '{"a": 1}'
+    fenced = 'Here:\n```json\n{"a": 1}\n```\nHope {that} helps.'
+    assert extract_json_text(fenced) == '{"a": 1}'
+    assert extract_json_text('{"a": 1') == '{"a": 1'  # cut off: the parse error says where
+
+
+def test_prose_holds_no_json() -> None:
+    assert not holds_json("Hypothesis A is better, clearly.")
+    assert holds_json('{"a": 1')  # cut off, but JSON: not a server ignoring the format
+    assert holds_json('I think {"a": 1} fits.')
+    assert holds_json('```json\n{"a": 1}\n```')
+
+
+def test_schema_in_prompt_closes_the_last_user_turn() -> None:
+    messages = with_schema_in_prompt(
+        [ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="Go")],
+        Space,
+    )
+    assert [m.role for m in messages] == ["system", "user"]
+    assert '"low"' in messages[0].content
+    assert messages[1].content.startswith("Go\n\n") and "one JSON object" in messages[1].content
 
 
 def test_parse_answer_reports_problems_for_repair() -> None:

@@ -44,6 +44,22 @@ def test_failed_calls_count_their_time() -> None:
     assert usage.latency_s >= 0
 
 
+def test_failed_calls_count_the_tokens_of_their_tries() -> None:
+    class Unusable:
+        """Plumbing fake: three tries answered, none usable."""
+
+        def complete(self, messages, schema=None, *, role="default", max_tokens=None):
+            error = LLMError("no valid Verdict in 3 tries")
+            error.prompt_tokens, error.completion_tokens = 300, 45
+            raise error
+
+    tracker = UsageTracker()
+    with pytest.raises(LLMError):
+        tracker.track(Unusable()).complete(ASK, role="ranking")
+    usage = tracker.summary().per_role["ranking"]
+    assert (usage.failed_calls, usage.prompt_tokens, usage.completion_tokens) == (1, 300, 45)
+
+
 def test_summary_serialises_for_results_json() -> None:
     tracker = UsageTracker()
     tracker.record("ranking", Completion(text="x", prompt_tokens=5, completion_tokens=2, model="m"))
