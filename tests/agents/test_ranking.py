@@ -287,3 +287,12 @@ def test_two_round_run_ranks_tested_hypotheses_by_measurement_despite_the_judge(
     assert leader.families == ["logistic"]
     best = max(tested, key=lambda h: hypotheses[h].result.best_score)
     assert leader.result.best_score == hypotheses[best].result.best_score
+
+
+def test_unpaired_fold_scores_are_a_draw_not_a_crash() -> None:
+    # A checkpoint from before the run's one fold plan: 3 folds against a 1-split holdout.
+    state = _test(_state([_hypothesis("H1"), _hypothesis("H2")]), {"H1": CLEARLY_BEST})
+    state = _test(state, {"H2": [0.8]})
+    update = rank_results(state, _runtime())
+    (match,) = update["matches"]
+    assert match.winner == "draw" and "not comparable" in match.reason
