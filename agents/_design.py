@@ -107,6 +107,35 @@ def _label(family: str, scaling: str = "auto", extra: str = "") -> str:
     return text + (f", {extra}" if extra else "")
 
 
+def _pair(
+    key: str,
+    factor: Factor,
+    arms: tuple[ExperimentSpec | None, ExperimentSpec | None],
+    labels: tuple[str, str],
+    points: float,
+    *,
+    direction: Literal["better", "not_worse"] = "better",
+    secondary: Secondary | None = None,
+) -> list[Intervention]:
+    """One intervention, or none when either arm does not validate for the data."""
+    control, treatment = arms
+    if control is None or treatment is None:
+        return []
+    return [
+        Intervention(
+            key=key,
+            factor=factor,
+            control=control,
+            treatment=treatment,
+            control_label=labels[0],
+            treatment_label=labels[1],
+            direction=direction,
+            min_effect_points=points,
+            secondary=secondary,
+        )
+    ]
+
+
 def _family_factor(plan: ResearchPlan, families: Sequence[str], gain: float) -> list[Intervention]:
     """Control: the reference (or the question's own) family; treatment: another family."""
     valid = family_names(plan.task)
@@ -116,25 +145,18 @@ def _family_factor(plan: ResearchPlan, families: Sequence[str], gain: float) -> 
     else:
         base, base_scaling = plan.reference_family, "auto"
     control = _spec(plan, base, scaling=base_scaling)
-    out = []
-    others = [f for f in families if f != base and f in valid]
-    for family in others:
-        treatment = _spec(plan, family)
-        if control is None or treatment is None:
-            continue
-        out.append(
-            Intervention(
-                key=f"family:{base}->{family}",
-                factor="family",
-                control=control,
-                treatment=treatment,
-                control_label=f"a tuned {_label(base, base_scaling)}",
-                treatment_label=f"a tuned {family}",
-                direction="better",
-                min_effect_points=gain,
-            )
+    return [
+        item
+        for family in families
+        if family != base and family in valid
+        for item in _pair(
+            f"family:{base}->{family}",
+            "family",
+            (control, _spec(plan, family)),
+            (f"a tuned {_label(base, base_scaling)}", f"a tuned {family}"),
+            gain,
         )
-    return out
+    ]
 
 
 def _scaling_factor(plan: ResearchPlan, gain: float) -> list[Intervention]:
@@ -143,26 +165,18 @@ def _scaling_factor(plan: ResearchPlan, gain: float) -> list[Intervention]:
     families = [f for f in plan.focus_families if f in valid] or [
         f for f in ("knn", "svm", "logistic", "ridge", "mlp") if f in sensitive
     ]
-    out = []
-    for level in SCALING_LEVELS:
-        for family in families:
-            control = _spec(plan, family, scaling="none")
-            treatment = _spec(plan, family, scaling=level)
-            if control is None or treatment is None:
-                continue
-            out.append(
-                Intervention(
-                    key=f"scaling:{family}:none->{level}",
-                    factor="scaling",
-                    control=control,
-                    treatment=treatment,
-                    control_label=f"{family} on unscaled features",
-                    treatment_label=f"{family} with {level} scaling",
-                    direction="better",
-                    min_effect_points=gain,
-                )
-            )
-    return out
+    return [
+        item
+        for level in SCALING_LEVELS
+        for family in families
+        for item in _pair(
+            f"scaling:{family}:none->{level}",
+            "scaling",
+            (_spec(plan, family, scaling="none"), _spec(plan, family, scaling=level)),
+            (f"{family} on unscaled features", f"{family} with {level} scaling"),
+            gain,
+        )
+    ]
 
 
 def _base_family(plan: ResearchPlan, needs_param: str | None = None) -> str:
@@ -177,50 +191,26 @@ def _base_family(plan: ResearchPlan, needs_param: str | None = None) -> str:
     return valid[0]
 
 
-def _simple_pair(
-    plan: ResearchPlan, key: str, factor: Factor, control: ExperimentSpec | None,
-    treatment: ExperimentSpec | None, labels: tuple[str, str], gain: float,
-) -> list[Intervention]:  # fmt: skip
-    if control is None or treatment is None:
-        return []
-    return [
-        Intervention(
-            key=key,
-            factor=factor,
-            control=control,
-            treatment=treatment,
-            control_label=labels[0],
-            treatment_label=labels[1],
-            direction="better",
-            min_effect_points=gain,
-        )
-    ]
-
-
 def _constrained(plan: ResearchPlan) -> list[Intervention]:
     """Small families against the reference family, predicted not worse within tolerance."""
     valid = family_names(plan.task)
     tolerance = plan.tolerance_points if plan.tolerance_points is not None else 1.0
-    control = _spec(plan, plan.reference_family)
-    out = []
-    for family in [f for f in SIMPLE_FAMILIES if f in valid] + ["random_forest"]:
-        treatment = _spec(plan, family)
-        if control is None or treatment is None or family == plan.reference_family:
-            continue
-        out.append(
-            Intervention(
-                key=f"smaller:{plan.reference_family}->{family}",
-                factor="family",
-                control=control,
-                treatment=treatment,
-                control_label=f"a tuned {plan.reference_family}",
-                treatment_label=f"a tuned {family}",
-                direction="not_worse",
-                min_effect_points=tolerance,
-                secondary=plan.secondary or "model_size",
-            )
+    reference = plan.reference_family
+    control = _spec(plan, reference)
+    return [
+        item
+        for family in [f for f in SIMPLE_FAMILIES if f in valid] + ["random_forest"]
+        if family != reference
+        for item in _pair(
+            f"smaller:{reference}->{family}",
+            "family",
+            (control, _spec(plan, family)),
+            (f"a tuned {reference}", f"a tuned {family}"),
+            tolerance,
+            direction="not_worse",
+            secondary=plan.secondary or "model_size",
         )
-    return out
+    ]
 
 
 def interventions(
@@ -241,30 +231,30 @@ def interventions(
         by_factor["encoding"] = [
             item
             for level in ("ordinal", "target")
-            for item in _simple_pair(
-                plan, f"encoding:{base}:onehot->{level}", "encoding",
-                _spec(plan, base, encoding="onehot"), _spec(plan, base, encoding=level),
+            for item in _pair(
+                f"encoding:{base}:onehot->{level}", "encoding",
+                (_spec(plan, base, encoding="onehot"), _spec(plan, base, encoding=level)),
                 (f"{base} with one-hot encoding", f"{base} with {level} encoding"), gain_points,
             )
         ]  # fmt: skip
-    by_factor["feature_selection"] = _simple_pair(
-        plan, f"feature_selection:{base}:none->kbest", "feature_selection",
-        _spec(plan, base), _spec(plan, base, selection="kbest"),
+    by_factor["feature_selection"] = _pair(
+        f"feature_selection:{base}:none->kbest", "feature_selection",
+        (_spec(plan, base), _spec(plan, base, selection="kbest")),
         (f"{base} on all features", f"{base} on the k best features"), gain_points,
     )  # fmt: skip
     if plan.task != "regression":
         weighted = _base_family(plan, "class_weight")
         if "class_weight" in family_info(weighted).hyperparameters:
-            by_factor["class_weighting"] = _simple_pair(
-                plan, f"class_weighting:{weighted}:none->balanced", "class_weighting",
-                _spec(plan, weighted, params={"class_weight": None}),
-                _spec(plan, weighted, params={"class_weight": "balanced"}),
+            by_factor["class_weighting"] = _pair(
+                f"class_weighting:{weighted}:none->balanced", "class_weighting",
+                (_spec(plan, weighted, params={"class_weight": None}),
+                 _spec(plan, weighted, params={"class_weight": "balanced"})),
                 (f"{weighted} without class weights", f"{weighted} with balanced class weights"),
                 gain_points,
             )  # fmt: skip
-    by_factor["train_fraction"] = _simple_pair(
-        plan, f"train_fraction:{base}:{LEARNING_CURVE_FRACTION:g}->1", "train_fraction",
-        _spec(plan, base, train_fraction=LEARNING_CURVE_FRACTION), _spec(plan, base),
+    by_factor["train_fraction"] = _pair(
+        f"train_fraction:{base}:{LEARNING_CURVE_FRACTION:g}->1", "train_fraction",
+        (_spec(plan, base, train_fraction=LEARNING_CURVE_FRACTION), _spec(plan, base)),
         (f"{base} trained on {LEARNING_CURVE_FRACTION:.0%} of each training fold",
          f"{base} trained on all of it"), gain_points,
     )  # fmt: skip
