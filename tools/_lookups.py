@@ -30,6 +30,9 @@ class LookupLog:
         self.replay_from = replay_from
         self._lock = threading.Lock()
         self._answers: dict[tuple[str, str], deque[list]] = defaultdict(deque)
+        # The last answer given per key: a run killed after a look-up but before its step
+        # was checkpointed asks it again when resumed, and gets the same answer.
+        self._last: dict[tuple[str, str], list] = {}
         if replay_from is not None:
             if not replay_from.is_file():
                 raise ToolError(f"no memory look-up log to replay at {replay_from}")
@@ -46,9 +49,10 @@ class LookupLog:
                 for line in path.read_text("utf-8").splitlines():
                     if line.strip():
                         entry = json.loads(line)
-                        queue = self._answers.get((entry["tool"], entry["key"]))
+                        key = (entry["tool"], entry["key"])
+                        queue = self._answers.get(key)
                         if queue:
-                            queue.popleft()
+                            self._last[key] = queue.popleft()
 
     def call(
         self, tool: str, key: str, model: type[M], compute: Callable[[], Sequence[M]]
@@ -58,12 +62,15 @@ class LookupLog:
         if self.replay_from is not None:
             with self._lock:
                 queue = self._answers.get((tool, key))
-                if not queue:
+                if queue:
+                    raw = self._last[(tool, key)] = queue.popleft()
+                elif (tool, key) in self._last:
+                    raw = self._last[(tool, key)]
+                else:
                     raise ToolError(
                         f"{self.replay_from} holds no recorded {tool} answer for this query; "
                         "the run being replayed asked something else"
                     )
-                raw = queue.popleft()
             result = adapter.validate_python(raw)
         else:
             result = list(compute())
