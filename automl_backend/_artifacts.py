@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from automl_backend._dataset import Dataset
+from automl_backend._features.selection import NOTE_PREFIX as FEATURE_NOTE
 from automl_backend._integrity import record_files
 from automl_backend._metrics import describe_metric
 from automl_backend._model import MODEL_FILE, FittedModel
@@ -177,8 +178,16 @@ def _report(spec: ExperimentSpec, dataset: Dataset, result: ExperimentResult,
         lines += [
             f"- trial {r['trial']} ({r['family']}): {r['reason']}" for _, r in failed.iterrows()
         ]
-    if result.notes:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
+    features = [n.removeprefix(FEATURE_NOTE).strip() for n in result.notes
+                if n.startswith(FEATURE_NOTE)]  # fmt: skip
+    if features:
+        lines += ["", "## Feature transforms", "",
+                  "Fit inside each training fold as the first pipeline step "
+                  "(CV gains are inner-fold score gains of a fixed LightGBM model):", ""]  # fmt: skip
+        lines += [f"- {n}" for n in features]
+    notes = [n for n in result.notes if not n.startswith(FEATURE_NOTE)]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
 

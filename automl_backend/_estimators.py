@@ -35,6 +35,7 @@ class _AutoMLBase(BaseEstimator):
         spec: ExperimentSpec | None = None,
         n_jobs: int = 1,
         random_state: int = 0,
+        features: str | list[dict[str, Any]] | None = None,
     ) -> None:
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -42,6 +43,7 @@ class _AutoMLBase(BaseEstimator):
         self.spec = spec
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.features = features
 
     def _experiment(self) -> ExperimentSpec:
         base = self.spec if self.spec is not None else ExperimentSpec()
@@ -55,6 +57,8 @@ class _AutoMLBase(BaseEstimator):
         if self.metric is not None:
             data["metric"] = self.metric
         data["budget"]["n_jobs"] = self.n_jobs
+        if self.features is not None:
+            data["features"] = self.features
         data["seed"] = self.random_state
         return parse_spec(data, source=f"{type(self).__name__} settings")
 
@@ -137,7 +141,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLBase):
 
     Parameters: ``time_budget`` (seconds for the whole fit; default the spec's 60 s),
     ``n_trials``, ``metric`` (e.g. accuracy, roc_auc, log_loss), ``spec`` (an
-    ExperimentSpec to start from), ``n_jobs`` (parallel trials), ``random_state``.
+    ExperimentSpec to start from), ``n_jobs`` (parallel trials), ``random_state``,
+    ``features`` (``"auto"``: greedy selection of feature transforms on inner folds
+    before the search; or a list of transforms in the spec's ``features`` form).
     With only ``n_trials`` set the fit is deterministic.
     """
 

@@ -42,7 +42,7 @@ def parse_transforms(data: list[dict[str, Any]]) -> list[FeatureTransform]:
     return _ADAPTER.validate_python(data)
 
 
-def _finite(values: Any) -> np.ndarray:
+def finite_or_nan(values: Any) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     with np.errstate(invalid="ignore"):
         return np.where(np.isfinite(values), values, np.nan)
@@ -70,7 +70,7 @@ def _unary(kind: str, x: np.ndarray) -> np.ndarray:
     raise AssertionError(kind)
 
 
-def _binary(kind: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def combine_pair(kind: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if kind == "ratio":
             return np.where(b == 0, np.nan, a / np.where(b == 0, 1.0, b))
@@ -213,7 +213,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):
         out: dict[str, np.ndarray] = {}
         for i, (t, state) in enumerate(zip(transforms, self.states_, strict=True)):
             for name, values in self._columns(t, state, X, oof.get(i)):
-                out[name] = _finite(values)
+                out[name] = finite_or_nan(values)
         if not out:
             return X
         generated = pd.DataFrame(out, index=X.index)
@@ -231,7 +231,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):
             values = np.searchsorted(state["edges"], x, side="right").astype(float)
             return [(names[0], np.where(np.isnan(x), np.nan, values))]
         if isinstance(t, Binary):
-            return [(names[0], _binary(t.kind, _numbers(X, t.left), _numbers(X, t.right)))]
+            return [(names[0], combine_pair(t.kind, _numbers(X, t.left), _numbers(X, t.right)))]
         if isinstance(t, GroupStat | Frequency):
             column = t.by if isinstance(t, GroupStat) else t.column
             default = 0.0 if isinstance(t, Frequency) or t.stat == "count" else np.nan

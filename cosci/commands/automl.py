@@ -170,11 +170,18 @@ def automl(
     trial_memory: Annotated[int | None, typer.Option(help="MB each trial may allocate (default: RAM / n-jobs).", metavar="MB")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     time_column: Annotated[str | None, typer.Option(help="Column ordering rows for time splits.")] = None,
+    features: Annotated[str | None, typer.Option(help="auto: keep the feature transforms that improve inner-fold CV, before the search.")] = None,
 ) -> None:  # fmt: skip
     """Search models and hyperparameters on a table; print the leaderboard."""
     from automl_backend import load_dataset, run_spec, train_test_split_dataset
 
     os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))
+    if features not in (None, "auto"):
+        from automl_backend import BackendError
+
+        raise BackendError(
+            f"--features takes 'auto' (a list of transforms goes in --spec), got {features!r}"
+        )
     if out is not None:
         _check_writable(out, "--out")
     experiment = _build_spec(
@@ -182,7 +189,7 @@ def automl(
         {
             "budget.time_s": time_budget, "budget.n_trials": trials, "metric": metric,
             "budget.n_jobs": n_jobs, "budget.threads_per_trial": threads, "seed": seed,
-            "budget.trial_memory_mb": trial_memory,
+            "budget.trial_memory_mb": trial_memory, "features": features,
             "task": None if task == "auto" else task,
         },
     )  # fmt: skip
@@ -208,6 +215,9 @@ def automl(
         result = run_spec(experiment, dataset, out_dir=run_dir, progress=view, test=test,
                           storage=storage)  # fmt: skip
     _print_result(result, _out)
+    for note in result.notes:
+        if note.startswith("features:"):
+            _out.print(note)
     if not result.ok:
         raise typer.Exit(1)
 
