@@ -57,7 +57,10 @@ _EXPORTS: dict[str, str] = {
     "ExperimentResult": "_result",
     "EnsembleMember": "_result",
     "run_spec": "_runner",
-    "score_model": "_runner",
+    "score_model": "_model",
+    "has_oof": "_hpo.oof",
+    "OOFInfo": "_hpo.oof",
+    "OOF_INFO_FILE": "_hpo.oof",
     "ProgressEvent": "_progress",
     "FittedModel": "_model",
     "load_model": "_model",
@@ -68,6 +71,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "OOF_INFO_FILE",
     "AutoMLClassifier",
     "AutoMLRegressor",
     "BackendError",
@@ -87,6 +91,7 @@ __all__ = [
     "FloatDistribution",
     "IntDistribution",
     "ModelSpace",
+    "OOFInfo",
     "PreprocessingConfig",
     "PreprocessingSpace",
     "ProgressEvent",
@@ -99,6 +104,7 @@ __all__ = [
     "default_space",
     "family_info",
     "family_names",
+    "has_oof",
     "keel_train_test",
     "load_dataset",
     "load_model",
@@ -126,15 +132,16 @@ if TYPE_CHECKING:
     )
     from automl_backend._errors import BackendError, DataError, SpecError, UntrustedModelError
     from automl_backend._estimators import AutoMLClassifier, AutoMLRegressor
+    from automl_backend._hpo.oof import OOF_INFO_FILE, OOFInfo, has_oof
     from automl_backend._loaders import keel_train_test, load_dataset, read_table
     from automl_backend._metrics import metric_is_loss, metric_names, natural_value
-    from automl_backend._model import FittedModel, load_model
+    from automl_backend._model import FittedModel, load_model, score_model
     from automl_backend._narrow import narrow_space_around
     from automl_backend._profile import DatasetProfile, profile_dataset
     from automl_backend._progress import ProgressEvent
     from automl_backend._registry import default_config, default_space, family_info, family_names
     from automl_backend._result import EnsembleMember, ExperimentResult
-    from automl_backend._runner import run_spec, score_model
+    from automl_backend._runner import run_spec
     from automl_backend._schema import registry_json_schema
     from automl_backend._spec import (
         BudgetSpec,

@@ -13,18 +13,18 @@ import pandas as pd
 
 from automl_backend._dataset import Dataset
 from automl_backend._features.selection import NOTE_PREFIX as FEATURE_NOTE
+from automl_backend._hpo.oof import OOF_FILE, OOF_INFO_FILE, OutOfFold
+from automl_backend._hpo.search import HPOTrial
 from automl_backend._integrity import record_files
 from automl_backend._metrics import describe_metric
 from automl_backend._model import MODEL_FILE, FittedModel
-from automl_backend._oof import OOF_FILE, OOF_INFO_FILE, OutOfFold
 from automl_backend._result import ExperimentResult
-from automl_backend._search import TrialRecord
 from automl_backend._spec import ExperimentSpec
 
 log = logging.getLogger("automl_backend")
 
 
-def leaderboard(records: list[TrialRecord]) -> pd.DataFrame:
+def leaderboard(records: list[HPOTrial]) -> pd.DataFrame:
     """One row per trial, best completed first, then pruned and failed ones."""
     rows = []
     for r in records:
@@ -55,7 +55,7 @@ def leaderboard(records: list[TrialRecord]) -> pd.DataFrame:
     return frame
 
 
-def _importances(study: Any, records: list[TrialRecord], family: str) -> dict[str, float]:
+def _importances(study: Any, records: list[HPOTrial], family: str) -> dict[str, float]:
     """fANOVA importances of ``family``'s hyperparameters over its completed trials."""
     import optuna
 
@@ -192,7 +192,7 @@ def _report(spec: ExperimentSpec, dataset: Dataset, result: ExperimentResult,
 
 
 def write_run_dir(folder: Path, spec: ExperimentSpec, dataset: Dataset, result: ExperimentResult,
-                  records: list[TrialRecord], study: Any, model: FittedModel | None, *,
+                  records: list[HPOTrial], study: Any, model: FittedModel | None, *,
                   oof: OutOfFold | None = None) -> None:  # fmt: skip
     """Write every artifact into ``folder`` (the caller moves it into place).
 

@@ -1,7 +1,7 @@
 """combine_runs: one ensemble over finished runs on the same data, without refitting.
 
 Every HPO run directory keeps the out-of-fold predictions of its final model
-(``oof.npz``, see ``_oof``). Bagged greedy ensemble selection (Caruana et al., 2004;
+(``oof.npz``, see ``_hpo/oof.py``). Bagged greedy ensemble selection (Caruana et al., 2004;
 the same as inside a run) over those matrices gives each run a weight; the combined
 model averages the runs' already-fitted members with weight run weight x member
 weight. Nothing is refitted, so combining costs seconds.
@@ -20,12 +20,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from automl_backend._dataset import Dataset
-from automl_backend._ensemble import bagged_ensemble, covered_rows, greedy_ensemble
 from automl_backend._errors import BackendError
-from automl_backend._integrity import record_files, verify_folder
-from automl_backend._metrics import describe_metric, metric_names, score
-from automl_backend._model import MODEL_FILE, FittedModel, load_model, model_file
-from automl_backend._oof import (
+from automl_backend._hpo.ensemble import bagged_ensemble, covered_rows, greedy_ensemble
+from automl_backend._hpo.oof import (
     OOF_FILE,
     OOF_INFO_FILE,
     OutOfFold,
@@ -35,7 +32,11 @@ from automl_backend._oof import (
     load_oof,
     make_oof,
 )
+from automl_backend._integrity import record_files, verify_folder
+from automl_backend._metrics import describe_metric, metric_names, score
+from automl_backend._model import MODEL_FILE, FittedModel, load_model, model_file
 from automl_backend._result import ExperimentResult
+from automl_backend._rundir import prepare_run_dir
 
 
 class CombinedRun(BaseModel):
@@ -295,9 +296,7 @@ def _blend_oof(first: OutOfFold, blend: Any, metric: str, runs: list[CombinedRun
 def _write(final_dir: Path, result: CombinedResult, model: FittedModel, oof: OutOfFold,
            chosen: list[tuple[_Usable, float]]) -> None:  # fmt: skip
     """Write into a hidden sibling, then move it into place (no half-written run dirs)."""
-    from automl_backend._runner import _prepare_run_dir
-
-    final, workdir = _prepare_run_dir(final_dir)
+    final, workdir = prepare_run_dir(final_dir)
     assert final is not None and workdir is not None
     try:
         result.run_dir = final

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 from automl_backend._artifacts import leaderboard
 from automl_backend._dataset import build_dataset
 from automl_backend._errors import BackendError
+from automl_backend._hpo.run import run_hpo
 from automl_backend._spec import ExperimentSpec, parse_spec
 
 _TARGET = "__target__"
@@ -83,8 +84,6 @@ class _AutoMLBase(BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> _AutoMLBase:
         """Search, ensemble and refit on ``X``, ``y``; returns self."""
-        from automl_backend._runner import run_experiment
-
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None"
@@ -110,7 +109,7 @@ class _AutoMLBase(BaseEstimator):
         elif task == "auto":
             task = "regression"
         dataset = build_dataset(frame, _TARGET, task=task, name=type(self).__name__)
-        output = run_experiment(experiment, dataset)
+        output = run_hpo(experiment, dataset)
         if output.model is None:
             raise BackendError(f"AutoML fit failed: {output.result.reason}")
         self.model_ = output.model

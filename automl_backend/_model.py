@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl_backend._dataset import Dataset
 from automl_backend._errors import BackendError, DataError
 from automl_backend._integrity import record_files, refusal, verify_folder
+from automl_backend._metrics import score
 from automl_backend._preprocess import coerce_columns
-from automl_backend._worker import predict_matrix
 
 log = logging.getLogger("automl_backend")
 
@@ -55,6 +56,21 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
 """Types beyond skops' defaults (scikit-learn estimators, numpy, scipy) that a
 ``model.skops`` may name and still load without ``trust``: every one is a
 scikit-learn, LightGBM, numpy or cosci type that our pipelines hold."""
+
+
+def predict_matrix(pipeline: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """Class-probability matrix with one column per global class (or regression values).
+
+    A model trained on a fold that lacks some class knows fewer classes; its columns
+    are placed by the class indices it saw.
+    """
+    if n_classes == 0:
+        return np.asarray(pipeline.predict(X), dtype=float)
+    proba = np.asarray(pipeline.predict_proba(X), dtype=float)
+    known = np.asarray(pipeline.classes_, dtype=int)
+    full = np.zeros((len(X), n_classes))
+    full[:, known] = proba
+    return full
 
 
 @dataclass
@@ -198,3 +214,18 @@ def _load_pickle(file: Path) -> Any:
     import joblib
 
     return joblib.load(file)
+
+
+def score_model(model: FittedModel, test: Dataset, metric: str) -> float:
+    """Score of a fitted model on labelled data (higher is better, losses negated)."""
+    matrix = model.predict_matrix(test.X)
+    if model.task == "regression":
+        return score(metric, test.y.to_numpy(dtype=float), matrix)
+    index = {label: i for i, label in enumerate(model.classes)}
+    y = test.y.map(lambda v: index.get(v, -1)).to_numpy(dtype=int)
+    known = y >= 0
+    # Labels never seen in training cannot be predicted; count them as errors only for
+    # label metrics, and leave them out of probability metrics, which cannot score them.
+    if not known.all() and metric in ("roc_auc", "log_loss"):
+        return score(metric, y[known], matrix[known])
+    return score(metric, y, matrix)

@@ -147,7 +147,7 @@ def _fmt(value: float | None) -> str:
 
 
 def _why_not_combined(experiments: Path, leader: str, runs: list[str]) -> str | None:
-    from automl_backend._oof import has_oof
+    from automl_backend import has_oof
 
     if not has_oof(experiments / leader):
         return f"the leader {leader} has no out-of-fold predictions (a NAS or older experiment)"
@@ -184,8 +184,7 @@ def _combine(experiments: Path, leader: str, runs: list[str], metric: str | None
 def _cached(run_dir: Path, leader: str, runs: list[str], metric: str | None) -> BestModel | None:
     """The existing ensemble when it was made from exactly these runs (``cosci show`` and
     repeated reports need not recombine)."""
-    from automl_backend import CombinedResult
-    from automl_backend._oof import OOF_INFO_FILE, OOFInfo, has_oof
+    from automl_backend import OOF_INFO_FILE, CombinedResult, OOFInfo, has_oof
 
     best = read_best_model(run_dir, leader)
     if best is None or best.kind != "ensemble":

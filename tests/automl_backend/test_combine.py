@@ -21,8 +21,8 @@ from automl_backend import (
     run_spec,
     train_test_split_dataset,
 )
+from automl_backend._hpo.oof import load_oof
 from automl_backend._metrics import score
-from automl_backend._oof import load_oof
 from cosci.cli import app
 
 

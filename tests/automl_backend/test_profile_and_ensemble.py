@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from automl_backend import DatasetProfile, load_dataset, profile_dataset
-from automl_backend._ensemble import covered_rows, greedy_ensemble
+from automl_backend._hpo.ensemble import covered_rows, greedy_ensemble
 
 
 def test_profile_of_a_classification_set() -> None:
@@ -66,16 +66,16 @@ def test_ensemble_uses_only_rows_every_candidate_predicted() -> None:
 
 def _record(number: int, family: str, fit_time_s: float, folds: int = 5):
     from automl_backend import TrialConfig
-    from automl_backend._search import TrialRecord
+    from automl_backend._hpo.search import HPOTrial
 
-    return TrialRecord(
+    return HPOTrial(
         number=number, config=TrialConfig(family=family), state="complete", score=0.9,
         fold_scores=[0.9] * folds, fit_time_s=fit_time_s,
     )  # fmt: skip
 
 
 def test_expected_refit_time_grows_with_the_data_and_faster_for_svms() -> None:
-    from automl_backend._finalize import expected_refit_s
+    from automl_backend._hpo.finalize import expected_refit_s
 
     forest = expected_refit_s(_record(0, "random_forest", 5.0), n_folds=5)  # 1 s per fold
     svm = expected_refit_s(_record(1, "svm", 5.0), n_folds=5)
@@ -84,7 +84,7 @@ def test_expected_refit_time_grows_with_the_data_and_faster_for_svms() -> None:
 
 
 def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
-    from automl_backend._finalize import _fit_in_time
+    from automl_backend._hpo.finalize import _fit_in_time
 
     records = {n: _record(n, "lightgbm", 5.0 * (n + 1)) for n in range(3)}
     kept, dropped = _fit_in_time([2, 0, 1], records, n_folds=5, available=6.5)
@@ -94,7 +94,7 @@ def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
 
 
 def test_bagged_selection_averages_greedy_runs_on_random_halves() -> None:
-    from automl_backend._ensemble import bagged_ensemble
+    from automl_backend._hpo.ensemble import bagged_ensemble
 
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, size=200)

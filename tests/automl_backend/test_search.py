@@ -23,7 +23,7 @@ from automl_backend import (
     parse_spec,
     run_spec,
 )
-from automl_backend._runner import run_experiment
+from automl_backend._hpo.run import run_hpo
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_pruning_across_folds_records_pruned_trials(data, pruner: str) -> None:
         budget={"n_trials": 14},
         cv={"folds": 5},
     )  # fmt: skip
-    output = run_experiment(spec, data)
+    output = run_hpo(spec, data)
     pruned = [r for r in output.records if r.state == "pruned"]
     assert output.result.n_pruned_trials == len(pruned) >= 1
     assert all(len(r.fold_scores) < 5 for r in pruned)
@@ -87,7 +87,7 @@ def test_pruning_across_folds_records_pruned_trials(data, pruner: str) -> None:
 
 def test_warm_start_and_default_configurations_go_first(data) -> None:
     warm = TrialConfig(family="knn", params={"n_neighbors": 7, "weights": "distance", "p": 1})
-    output = run_experiment(_spec(search={"enqueue_defaults": True}), data, warm_start=[warm])
+    output = run_hpo(_spec(search={"enqueue_defaults": True}), data, warm_start=[warm])
     configs = [r.config for r in sorted(output.records, key=lambda r: r.number)]
     assert configs[0].params == warm.params
     # then the registry defaults, cheapest families first
@@ -99,7 +99,7 @@ def test_warm_start_values_are_clipped_into_the_space(data) -> None:
     spec = _spec(models=[{"family": "knn", "params": {"n_neighbors": {"type": "int", "low": 3, "high": 9}}}],
                  budget={"n_trials": 1})  # fmt: skip
     warm = TrialConfig(family="knn", params={"n_neighbors": 50})
-    output = run_experiment(spec, data, warm_start=[warm, TrialConfig(family="svm")])
+    output = run_hpo(spec, data, warm_start=[warm, TrialConfig(family="svm")])
     assert output.records[0].config.params["n_neighbors"] == 9
 
 
@@ -136,7 +136,7 @@ def test_failing_trials_are_recorded_and_the_search_goes_on(
         budget={"n_trials": 3, "trial_timeout_s": 1},
         search={"enqueue_defaults": True},
     )
-    output = run_experiment(spec, data)
+    output = run_hpo(spec, data)
     result = output.result
     assert result.status == "ok"
     assert result.best_config.family == "logistic"
@@ -176,7 +176,7 @@ def test_multi_objective_search_records_the_extra_objectives(data) -> None:
     spec = _spec(
         search={"sampler": "nsga2", "objectives": ["score", "model_size", "predict_latency"]}
     )
-    output = run_experiment(spec, data)
+    output = run_hpo(spec, data)
     assert [d.name for d in output.study.directions] == ["MAXIMIZE", "MINIMIZE", "MINIMIZE"]
     done = [r for r in output.records if r.state == "complete"]
     assert all(r.extras["model_size"] > 0 and r.extras["predict_latency"] > 0 for r in done)

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from automl_backend import BackendError, ExperimentSpec, combine_runs, load_dataset, load_model
-from automl_backend._runner import run_experiment
+from automl_backend._hpo.run import run_hpo
 from cosci._best_model import write_best_model
 
 COSCI = Path(sys.executable).with_name("cosci")
@@ -64,7 +64,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out: dict[str, Any] = {"root": root, "new": root / "new.csv"}
     for family in ("logistic", "knn"):
         spec = ExperimentSpec.for_families([family], n_trials=2, metric="accuracy", cv={"folds": 3})
-        done = run_experiment(spec, dataset, out_dir=root / family)
+        done = run_hpo(spec, dataset, out_dir=root / family)
         assert done.result.ok and done.model is not None
         out[family] = root / family
         out[f"{family}_model"] = done.model

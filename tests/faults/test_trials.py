@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from automl_backend import ExperimentSpec, load_dataset, parse_spec, run_spec
-from automl_backend import _search as search_module
+from automl_backend._hpo import executor as executor_module
 from cosci.cli import app
 
 pytestmark = pytest.mark.skipif(
@@ -28,13 +28,13 @@ pytestmark = pytest.mark.skipif(
 # blocks for ever (what a real trial's fold predictions do when the parent is gone).
 _SLOW_TRIAL_CLI = """
 import sys, time
-from automl_backend import _search
+from automl_backend._hpo import executor
 
 def slow_trial(send, problem, config, measures):
     time.sleep(3)
     send(("blob", b"x" * (8 << 20)))
 
-_search.trial_child = slow_trial
+executor.trial_child = slow_trial
 from cosci.cli import main
 sys.argv = ["cosci", "automl", *sys.argv[1:]]
 main()
@@ -43,14 +43,14 @@ main()
 # A parent that arms no parent-death signal, so only the watchdog thread can help.
 _WATCHDOG_PARENT = """
 import time
-from automl_backend import _worker
+from automl_backend._hpo import worker
 
-_worker.set_parent_death_signal = lambda: False
+worker.set_parent_death_signal = lambda: False
 
 def sleeper(send):
     time.sleep(3600)
 
-task = _worker.ChildTask.start(sleeper, (), None)
+task = worker.ChildTask.start(sleeper, (), None)
 print(task.process.pid, flush=True)
 time.sleep(3600)
 """
@@ -156,13 +156,13 @@ def _hungry_knn(send: Any, problem: Any, config: Any, measures: tuple[str, ...])
     _real_trial_child(send, problem, config, measures)
 
 
-_real_trial_child = search_module.trial_child
+_real_trial_child = executor_module.trial_child
 
 
 def test_trial_past_its_memory_limit_fails_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search_module, "trial_child", _hungry_knn)
+    monkeypatch.setattr(executor_module, "trial_child", _hungry_knn)
     data = _csv(tmp_path / "d.csv")
     run_dir = tmp_path / "run"
     result = CliRunner().invoke(
@@ -181,7 +181,7 @@ def test_trial_past_its_memory_limit_fails_and_the_run_goes_on(
 
 
 def test_trial_memory_defaults_to_a_share_of_the_machine() -> None:
-    from automl_backend._worker import machine_memory_mb, trial_memory_limit_mb
+    from automl_backend._hpo.worker import machine_memory_mb, trial_memory_limit_mb
 
     total = machine_memory_mb()
     assert total is not None and total > 0

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from automl_backend._metrics import score
+from automl_backend._model import predict_matrix
 from automl_backend._preprocess import build_pipeline
 from automl_backend._spec import TrialConfig
 from automl_backend._splits import Fold
@@ -70,21 +71,6 @@ def _pipeline(problem: Problem, config: TrialConfig, n_train: int) -> Any:
         n_threads=problem.threads,
         n_train=n_train,
     )
-
-
-def predict_matrix(pipeline: Any, X: pd.DataFrame, n_classes: int) -> np.ndarray:
-    """Class-probability matrix with one column per global class (or regression values).
-
-    A model trained on a fold that lacks some class knows fewer classes; its columns
-    are placed by the class indices it saw.
-    """
-    if n_classes == 0:
-        return np.asarray(pipeline.predict(X), dtype=float)
-    proba = np.asarray(pipeline.predict_proba(X), dtype=float)
-    known = np.asarray(pipeline.classes_, dtype=int)
-    full = np.zeros((len(X), n_classes))
-    full[:, known] = proba
-    return full
 
 
 @dataclass

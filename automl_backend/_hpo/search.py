@@ -1,6 +1,7 @@
-"""The search loop: Optuna ask/tell over forked trial workers, within strict budgets.
+"""The search loop: Optuna ask/tell over a trial executor, within strict budgets.
 
-Each trial runs in a child process (see ``_worker``). The loop launches up to
+Each trial runs wherever the executor puts it (default: a forked child process, see
+``executor`` and ``worker``). The loop launches up to
 ``n_jobs`` trials, reads fold results as they arrive, prunes across folds, kills
 trials at their deadline (recorded as failed, with the reason) and stops launching
 when the remaining time is needed for the final refit.
@@ -11,25 +12,22 @@ from __future__ import annotations
 import logging
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from automl_backend._hpo.executor import ForkExecutor, TrialExecutor
+from automl_backend._hpo.suggest import (
+    ResolvedSpace,
+    flatten_config,
+    grid_points_iter,
+    suggest_config,
+)
+from automl_backend._hpo.worker import FoldResult, Problem, trial_memory_limit_mb
 from automl_backend._progress import ProgressCallback, ProgressEvent
 from automl_backend._spec import ExperimentSpec, TrialConfig
-from automl_backend._suggest import SearchSpace, flatten_config, grid_points_iter, suggest_config
-from automl_backend._worker import (
-    ChildTask,
-    FoldResult,
-    Problem,
-    out_of_memory_reason,
-    trial_child,
-    trial_memory_limit_mb,
-    wait_any,
-)
 
 log = logging.getLogger("automl_backend")
 
@@ -38,8 +36,8 @@ MIN_TRIAL_WINDOW_S = 1.0
 
 
 @dataclass
-class TrialRecord:
-    """One finished trial, as the runner and the leaderboard need it."""
+class HPOTrial:
+    """One finished HPO trial, as the runner and the leaderboard need it."""
 
     number: int
     config: TrialConfig
@@ -59,72 +57,37 @@ class TrialRecord:
 class _Running:
     trial: Any
     config: TrialConfig
-    task: ChildTask
     deadline: float | None
     deadline_reason: str
     started: float
     folds: list[FoldResult] = field(default_factory=list)
 
 
-def make_sampler(spec: ExperimentSpec, n_objectives: int) -> Any:
-    import optuna
-
-    seed, name = spec.seed, spec.search.sampler
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if name == "tpe":
-            return optuna.samplers.TPESampler(
-                seed=seed, multivariate=True, group=True, n_startup_trials=8,
-                constant_liar=spec.budget.n_jobs > 1,
-            )  # fmt: skip
-        if name in ("random", "grid"):
-            return optuna.samplers.RandomSampler(seed=seed)
-        if name == "cmaes":
-            return optuna.samplers.CmaEsSampler(
-                seed=seed, warn_independent_sampling=False,
-                independent_sampler=optuna.samplers.RandomSampler(seed=seed),
-            )  # fmt: skip
-        if name == "gp":
-            return optuna.samplers.GPSampler(
-                seed=seed, independent_sampler=optuna.samplers.RandomSampler(seed=seed),
-                n_startup_trials=8,
-            )  # fmt: skip
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=16)
-
-
-def make_pruner(spec: ExperimentSpec, n_folds: int) -> Any:
-    import optuna
-
-    name = spec.search.pruner
-    if name == "none" or n_folds < 2:
-        return optuna.pruners.NopPruner()
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
-    if name == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
-    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=n_folds, reduction_factor=3)
-
-
 class Search:
-    """One experiment's search; ``run()`` returns the finished trials."""
+    """One experiment's search; ``run()`` returns the finished trials.
+
+    ``executor`` runs the trials (default: :class:`ForkExecutor`, forked local children
+    under the spec's per-trial memory limit).
+    """
 
     def __init__(
         self,
         problem: Problem,
         spec: ExperimentSpec,
-        space: SearchSpace,
+        space: ResolvedSpace,
         study: Any,
         *,
         started: float,
         budget_end: float | None,
-        reserve: Callable[[list[TrialRecord]], float],
+        reserve: Callable[[list[HPOTrial]], float],
         warm_start: list[TrialConfig],
         progress: ProgressCallback | None = None,
+        executor: TrialExecutor | None = None,
     ) -> None:
         self.problem, self.spec, self.space, self.study = problem, spec, space, study
         self.started, self.budget_end, self.reserve = started, budget_end, reserve
         self.progress = progress
-        self.records: list[TrialRecord] = []
+        self.records: list[HPOTrial] = []
         self.running: dict[int, _Running] = {}
         self.launched = 0
         self.stop_reason = ""
@@ -132,7 +95,9 @@ class Search:
         self.trial_timeout = spec.budget.trial_timeout_s
         if self.trial_timeout is None and spec.budget.time_s is not None:
             self.trial_timeout = max(5.0, spec.budget.time_s / 3)
-        self.memory_mb = trial_memory_limit_mb(spec.budget.trial_memory_mb, spec.budget.n_jobs)
+        self.executor = executor or ForkExecutor(
+            trial_memory_limit_mb(spec.budget.trial_memory_mb, spec.budget.n_jobs)
+        )
         self._grid: Iterator[dict[str, Any]] | None = None
         if spec.search.sampler == "grid":
             self._grid = grid_points_iter(space)
@@ -171,7 +136,7 @@ class Search:
 
     # ---------------------------------------------------------- the loop
 
-    def run(self) -> list[TrialRecord]:
+    def run(self) -> list[HPOTrial]:
         while True:
             now = time.monotonic()
             while len(self.running) < self.spec.budget.n_jobs and self._can_launch(now):
@@ -180,9 +145,9 @@ class Search:
                 now = time.monotonic()
             if not self.running:
                 break
-            wait_any([r.task for r in self.running.values()], self._wait_time())
+            messages = self.executor.poll(self._wait_time())
             for number in list(self.running):
-                self._poll(self.running[number])
+                self._poll(self.running[number], messages.get(number, []))
             self._emit("search")
         return self.records
 
@@ -211,15 +176,13 @@ class Search:
         if end is not None and (deadline is None or end < deadline):
             deadline, reason = end, "stopped: the time budget ran out"
         measures = tuple(o for o in self.objectives if o != "score")
-        task = ChildTask.start(
-            trial_child, (self.problem, config, measures), deadline, memory_mb=self.memory_mb
-        )
-        self.running[trial.number] = _Running(trial, config, task, deadline, reason, now)
+        self.executor.start(trial.number, self.problem, config, measures)
+        self.running[trial.number] = _Running(trial, config, deadline, reason, now)
         self.launched += 1
         return True
 
-    def _poll(self, run: _Running) -> None:
-        for message in run.task.receive():
+    def _poll(self, run: _Running, messages: list[Any]) -> None:
+        for message in messages:
             kind = message[0]
             if kind == "fold":
                 run.folds.append(message[1])
@@ -229,11 +192,8 @@ class Search:
             elif kind == "done":
                 self._finish(run, "complete", None, message[1])
                 return
-            elif kind == "error":
+            elif kind == "failed":
                 self._finish(run, "failed", message[1])
-                return
-            elif kind == "died":
-                self._finish(run, "failed", self._death_reason(message[1]))
                 return
         now = time.monotonic()
         end = self.search_end()
@@ -251,13 +211,6 @@ class Search:
                     run, "failed",
                     f"abandoned: {per_fold:.1f} s per fold would overrun its time limit",
                 )  # fmt: skip
-
-    def _death_reason(self, exit_code: int | None) -> str:
-        reason = f"trial process died (exit code {exit_code})"
-        if self.memory_mb is not None and exit_code is not None and exit_code < 0:
-            # Native code that cannot allocate often aborts or crashes instead of raising.
-            reason += f"; possibly {out_of_memory_reason(self.memory_mb)}"
-        return reason
 
     def _should_prune(self, run: _Running) -> bool:
         if len(self.objectives) > 1 or len(run.folds) >= len(self.problem.folds):
@@ -280,10 +233,10 @@ class Search:
                 extras: dict[str, float] | None = None) -> None:  # fmt: skip
         import optuna
 
-        run.task.stop()
+        self.executor.stop(run.trial.number)
         del self.running[run.trial.number]
         scores = [f.score for f in run.folds]
-        record = TrialRecord(
+        record = HPOTrial(
             number=run.trial.number, config=run.config, state=state, reason=reason,
             fold_scores=scores, fit_time_s=sum(f.fit_time_s for f in run.folds),
             duration_s=time.monotonic() - run.started, extras=dict(extras or {}),

@@ -20,10 +20,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from automl_backend._dataset import Dataset
-from automl_backend._ensemble import covered_rows
+from automl_backend._hpo.ensemble import covered_rows
+from automl_backend._hpo.search import HPOTrial
 from automl_backend._metrics import score
 from automl_backend._result import EnsembleMember
-from automl_backend._search import TrialRecord
 
 OOF_FILE = "oof.npz"
 OOF_INFO_FILE = "oof.json"
@@ -82,7 +82,7 @@ def data_fingerprint(dataset: Dataset) -> str:
     return digest.hexdigest()
 
 
-def blend_oof(members: list[EnsembleMember], records: list[TrialRecord]) -> np.ndarray | None:
+def blend_oof(members: list[EnsembleMember], records: list[HPOTrial]) -> np.ndarray | None:
     """Weighted average of the members' out-of-fold predictions (NaN where any lacks one).
 
     None when a member's predictions were not kept, so no honest blend exists.

@@ -27,7 +27,7 @@ from automl_backend._spec import PreprocessingConfig, PreprocessingSpace, TrialC
 
 
 @dataclass(frozen=True)
-class SearchSpace:
+class ResolvedSpace:
     """The resolved space of one experiment on one data set."""
 
     models: dict[str, dict[str, Distribution]]
@@ -63,7 +63,7 @@ class SearchSpace:
         return [float(f"{v:.6g}") for v in raw]
 
 
-def _suggest(trial: Any, key: str, dist: Distribution, space: SearchSpace) -> Scalar:
+def _suggest(trial: Any, key: str, dist: Distribution, space: ResolvedSpace) -> Scalar:
     if space.grid_points is not None and not isinstance(dist, CategoricalDistribution):
         return trial.suggest_categorical(key, space.grid_values(dist))
     if isinstance(dist, CategoricalDistribution):
@@ -77,7 +77,7 @@ def _suggest(trial: Any, key: str, dist: Distribution, space: SearchSpace) -> Sc
     return trial.suggest_float(key, dist.low, dist.high, log=dist.log)
 
 
-def suggest_config(trial: Any, space: SearchSpace) -> TrialConfig:
+def suggest_config(trial: Any, space: ResolvedSpace) -> TrialConfig:
     """Ask ``trial`` for a family, its hyperparameters and the preprocessing."""
     families = list(space.models)
     family = families[0] if len(families) == 1 else trial.suggest_categorical("family", families)
@@ -99,7 +99,7 @@ _UNFIT: Any = object()
 """Marks a value that cannot be represented in a distribution (None is a real choice)."""
 
 
-def _fit_value(value: Scalar, dist: Distribution, space: SearchSpace) -> Any:
+def _fit_value(value: Scalar, dist: Distribution, space: ResolvedSpace) -> Any:
     """``value`` moved inside ``dist`` (``_UNFIT`` when it cannot be represented)."""
     if space.grid_points is not None and not isinstance(dist, CategoricalDistribution):
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -121,7 +121,7 @@ def _fit_value(value: Scalar, dist: Distribution, space: SearchSpace) -> Any:
     return float(clipped)
 
 
-def flatten_config(config: TrialConfig, space: SearchSpace) -> dict[str, Any] | None:
+def flatten_config(config: TrialConfig, space: ResolvedSpace) -> dict[str, Any] | None:
     """Optuna parameters that make a trial use ``config`` (clipped into the space).
 
     None when the family is not searched. Hyperparameters the config leaves out, or
@@ -146,7 +146,7 @@ def flatten_config(config: TrialConfig, space: SearchSpace) -> dict[str, Any] | 
     return flat
 
 
-def grid_points_iter(space: SearchSpace) -> Iterator[dict[str, Any]]:
+def grid_points_iter(space: ResolvedSpace) -> Iterator[dict[str, Any]]:
     """Every grid point as flat Optuna parameters (family by family)."""
     pre_names = list(space.preprocessing_choices())
     for family, dists in space.models.items():

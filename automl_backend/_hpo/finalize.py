@@ -7,19 +7,29 @@ import time
 from typing import Any
 
 from automl_backend._dataset import Dataset
-from automl_backend._ensemble import bagged_ensemble
+from automl_backend._hpo.ensemble import bagged_ensemble
+from automl_backend._hpo.oof import OutOfFold, blend_oof, data_fingerprint, make_oof
+from automl_backend._hpo.search import HPOTrial
+from automl_backend._hpo.worker import Problem, run_refit
 from automl_backend._model import FittedModel
-from automl_backend._oof import OutOfFold, blend_oof, data_fingerprint, make_oof
 from automl_backend._result import EnsembleMember
-from automl_backend._search import TrialRecord
 from automl_backend._spec import ExperimentSpec
 from automl_backend._splits import resolve_cv
-from automl_backend._worker import Problem, run_refit
 
 log = logging.getLogger("automl_backend")
 
+ARTIFACT_RESERVE_S = 2.0
+"""Seconds kept for writing the run directory (plots, report, model file)."""
+_MAX_RESERVE_SHARE = 0.35
+"""The refit reserve never takes more than this share of the time budget."""
 
-def pick_members(spec: ExperimentSpec, complete: list[TrialRecord],
+
+def allowed_overshoot(time_s: float) -> float:
+    """How far past its time budget a run may end: max(5 %, 5 s)."""
+    return max(0.05 * time_s, 5.0)
+
+
+def pick_members(spec: ExperimentSpec, complete: list[HPOTrial],
                  problem: Problem) -> tuple[dict[int, float], float | None]:  # fmt: skip
     """Trial number -> weight. ``complete`` is sorted best first.
 
@@ -43,7 +53,7 @@ def pick_members(spec: ExperimentSpec, complete: list[TrialRecord],
     return weights, ensemble_score
 
 
-def expected_refit_s(record: TrialRecord, n_folds: int) -> float:
+def expected_refit_s(record: HPOTrial, n_folds: int) -> float:
     """Rough seconds to refit ``record`` on all rows, from its mean fold fit time.
 
     All rows are more than a training fold; kernel SVMs grow about quadratically.
@@ -55,7 +65,36 @@ def expected_refit_s(record: TrialRecord, n_folds: int) -> float:
     return 1.2 * growth * per_fold + 0.1
 
 
-def _fit_in_time(order: list[int], by_number: dict[int, TrialRecord], n_folds: int,
+class RefitReserve:
+    """Seconds to keep free at the end of the search for the refit and the artifacts.
+
+    The refit time is estimated from the ensemble the search would pick *now*
+    (greedy selection over the out-of-fold predictions is cheap), recomputed when new
+    trials complete, at most once a second.
+    """
+
+    def __init__(self, spec: ExperimentSpec, problem: Problem) -> None:
+        self.spec, self.problem = spec, problem
+        self.cap = _MAX_RESERVE_SHARE * (spec.budget.time_s or 0.0)
+        self.value = ARTIFACT_RESERVE_S
+        self._seen = 0
+        self._at = 0.0
+
+    def __call__(self, records: list[HPOTrial]) -> float:
+        complete = [r for r in records if r.state == "complete"]
+        now = time.monotonic()
+        if len(complete) != self._seen and now - self._at >= 1.0:
+            self._seen, self._at = len(complete), now
+            ranked = sorted(complete, key=lambda r: -(r.score or 0.0))
+            weights, _ = pick_members(self.spec, ranked, self.problem)
+            by_number = {r.number: r for r in ranked}
+            n_folds = len(self.problem.folds)
+            refit = sum(expected_refit_s(by_number[n], n_folds) for n in weights)
+            self.value = ARTIFACT_RESERVE_S + refit
+        return min(self.value, self.cap)
+
+
+def _fit_in_time(order: list[int], by_number: dict[int, HPOTrial], n_folds: int,
                  available: float) -> tuple[list[int], list[int]]:  # fmt: skip
     """Split members (heaviest weight first) into those whose refits fit and the rest."""
     kept, dropped, total = [], [], 0.0
@@ -74,7 +113,7 @@ def build_model(
     problem: Problem,
     classes: list[Any],
     dataset: Dataset,
-    complete: list[TrialRecord],
+    complete: list[HPOTrial],
     weights: dict[int, float],
     metric: str,
     budget_end: float | None,
@@ -85,12 +124,10 @@ def build_model(
     the first member may use half of the allowed overshoot, since without it there is
     no model at all. A member whose expected refit time does not fit is skipped.
     """
-    from automl_backend._runner import ARTIFACT_RESERVE_S, allowed_overshoot
-
     by_number = {r.number: r for r in complete}
     order = sorted(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
     n_folds = len(problem.folds)
-    fitted: list[tuple[float, Any, TrialRecord]] = []
+    fitted: list[tuple[float, Any, HPOTrial]] = []
     notes: list[str] = []
     if budget_end is not None:
         available = budget_end - ARTIFACT_RESERVE_S - time.monotonic()
@@ -136,7 +173,7 @@ def build_model(
 
 
 def final_oof(spec: ExperimentSpec, dataset: Dataset, problem: Problem, classes: list[Any],
-              members: list[EnsembleMember], complete: list[TrialRecord]) -> OutOfFold | None:  # fmt: skip
+              members: list[EnsembleMember], complete: list[HPOTrial]) -> OutOfFold | None:  # fmt: skip
     """The final model's out-of-fold predictions, for combining this run with others later.
 
     None (and logged) when a member's predictions were not kept.

@@ -1,0 +1,12 @@
+"""Hyperparameter optimisation, private to automl_backend (reached through ``run_spec``).
+
+- ``run``: one HPO experiment, from spec and data to result, model and run directory;
+- ``study``: the Optuna study with the sampler and pruner the spec names;
+- ``suggest``: the resolved search space, and configurations to and from Optuna;
+- ``search``: the ask/tell loop within the time and trial budgets;
+- ``executor``: the ``TrialExecutor`` seam and the default ``ForkExecutor``;
+- ``worker``: the forked child processes that fit trials and refits;
+- ``finalize``: ensemble members, the refit reserve, the refit of the final model;
+- ``ensemble``: greedy (bagged) ensemble selection;
+- ``oof``: the final model's out-of-fold predictions, kept for combining runs.
+"""

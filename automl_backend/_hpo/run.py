@@ -1,0 +1,223 @@
+"""run_hpo: one HPO experiment, from spec and data to result, model and run directory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from automl_backend._artifacts import write_run_dir
+from automl_backend._dataset import Dataset
+from automl_backend._errors import SpecError
+from automl_backend._hpo.executor import TrialExecutor
+from automl_backend._hpo.finalize import RefitReserve, build_model, final_oof, pick_members
+from automl_backend._hpo.search import HPOTrial, Search
+from automl_backend._hpo.study import create_study
+from automl_backend._hpo.suggest import ResolvedSpace
+from automl_backend._hpo.worker import Problem
+from automl_backend._metrics import DEFAULT_METRIC
+from automl_backend._model import FittedModel, score_model
+from automl_backend._preprocess import coerce_columns
+from automl_backend._progress import ProgressCallback, ProgressEvent
+from automl_backend._registry import default_config, family_names
+from automl_backend._result import EnsembleMember, ExperimentResult
+from automl_backend._rundir import prepare_run_dir
+from automl_backend._spec import ExperimentSpec, ModelSpace, TrialConfig
+from automl_backend._splits import make_folds
+
+log = logging.getLogger("automl_backend")
+
+_DEFAULT_ORDER = (
+    "lightgbm", "extra_trees", "logistic", "ridge", "knn", "random_forest", "svm",
+    "hist_gradient_boosting", "elastic_net", "mlp",
+)  # fmt: skip
+"""Order in which default configurations are tried: cheap, strong and diverse first."""
+
+
+def default_families(task: str, n_rows: int) -> list[str]:
+    """Families searched when a spec names none: all that fit the task and data size.
+
+    Kernel SVMs scale quadratically in rows, so they join only below 10 000 rows;
+    the MLP only below 20 000. Histogram boosting duplicates LightGBM and is left out.
+    """
+    skip = {"hist_gradient_boosting", "elastic_net"}
+    if n_rows > 10_000:
+        skip.add("svm")
+    if n_rows > 20_000:
+        skip.add("mlp")
+    return [f for f in family_names(task) if f not in skip]
+
+
+@dataclass
+class HPORun:
+    """Everything an HPO run produced (the estimators keep it; run_spec returns the result)."""
+
+    result: ExperimentResult
+    model: FittedModel | None
+    records: list[HPOTrial]
+    study: Any
+
+
+@dataclass
+class _Encoded:
+    problem: Problem
+    classes: list[Any]
+
+
+def _encode(dataset: Dataset, spec: ExperimentSpec, metric: str) -> _Encoded:
+    folds = make_folds(dataset, spec.cv, spec.seed, spec.budget.time_s)
+    X = coerce_columns(dataset.X, dataset.column_types)
+    classes = dataset.classes
+    if dataset.task == "regression":
+        y = dataset.y.to_numpy(dtype=float)
+    else:
+        index = {label: i for i, label in enumerate(classes)}
+        y = dataset.y.map(index).to_numpy(dtype=int)
+    problem = Problem(
+        X=X, y=y, column_types=dict(dataset.column_types), task=dataset.task,
+        n_classes=len(classes), folds=folds, metric=metric, seed=spec.seed,
+        threads=spec.budget.threads_per_trial,
+    )  # fmt: skip
+    return _Encoded(problem, classes)
+
+
+def _space(spec: ExperimentSpec, dataset: Dataset) -> ResolvedSpace:
+    models = spec.models or [
+        ModelSpace(family=f) for f in default_families(dataset.task, dataset.n_rows)
+    ]
+    return ResolvedSpace(
+        models={m.family: m.resolved(dataset.task) for m in models},
+        preprocessing=spec.preprocessing,
+        has_categorical=any(k == "categorical" for k in dataset.column_types.values()),
+        has_missing=bool(dataset.X.isna().to_numpy().any()),
+        grid_points=spec.search.grid_points if spec.search.sampler == "grid" else None,
+    )
+
+
+def _warm_start(spec: ExperimentSpec, extra: list[TrialConfig] | None, space: ResolvedSpace,
+                task: str) -> list[TrialConfig]:  # fmt: skip
+    configs = [*spec.warm_start, *(extra or [])]
+    if spec.search.enqueue_defaults:
+        order = sorted(space.models, key=lambda f: _DEFAULT_ORDER.index(f))
+        configs += [TrialConfig(family=f, params=default_config(f, task)) for f in order]
+    return configs
+
+
+def run_hpo(
+    spec: ExperimentSpec,
+    dataset: Dataset,
+    *,
+    out_dir: str | Path | None = None,
+    warm_start: list[TrialConfig] | None = None,
+    progress: ProgressCallback | None = None,
+    test: Dataset | None = None,
+    storage: str | None = None,
+    executor: TrialExecutor | None = None,
+) -> HPORun:
+    """``run_spec`` for a ``kind: hpo`` spec, also returning the model, the trial records
+    and the study. ``executor`` runs the trials (default: forked local workers)."""
+    started = time.monotonic()
+    if spec.kind != "hpo":
+        raise SpecError(f"a kind {spec.kind!r} spec needs run_spec, not the HPO runner")
+    if spec.task != "auto" and spec.task != dataset.task:
+        raise SpecError(
+            f"the spec is for {spec.task} but the data set is {dataset.task}; "
+            "load it with the same task"
+        )
+    problem_text = spec.task_problem(dataset.task)
+    if problem_text:
+        raise SpecError(problem_text)
+    metric = spec.metric or DEFAULT_METRIC[dataset.task]
+    encoded = _encode(dataset, spec, metric)
+    space = _space(spec, dataset)
+    final, workdir = prepare_run_dir(out_dir)
+    try:
+        output = _execute(
+            spec, dataset, encoded, space, metric, started,
+            warm_start=warm_start, progress=progress, test=test, storage=storage,
+            executor=executor, final=final, workdir=workdir,
+        )  # fmt: skip
+    except BaseException:
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    if workdir is not None and final is not None:
+        if final.exists():
+            final.rmdir()
+        os.replace(workdir, final)
+    return output
+
+
+def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: ResolvedSpace,
+             metric: str, started: float, *, warm_start: list[TrialConfig] | None,
+             progress: ProgressCallback | None, test: Dataset | None, storage: str | None,
+             executor: TrialExecutor | None, final: Path | None,
+             workdir: Path | None) -> HPORun:  # fmt: skip
+    problem = encoded.problem
+    budget_end = None if spec.budget.time_s is None else started + spec.budget.time_s
+    study = create_study(spec, storage, workdir, len(problem.folds))
+    search = Search(
+        problem, spec, space, study, started=started, budget_end=budget_end,
+        reserve=RefitReserve(spec, problem),
+        warm_start=_warm_start(spec, warm_start, space, dataset.task), progress=progress,
+        executor=executor,
+    )  # fmt: skip
+    try:
+        records = search.run()
+    finally:
+        search.stop_all("stopped: the run was interrupted")
+    notes = list(dataset.notes) + [f"dropped column {c!r}: {r}" for c, r in dataset.dropped.items()]
+    if search.stop_reason:
+        notes.append(f"search stopped: {search.stop_reason}")
+    complete = sorted(
+        (r for r in records if r.state == "complete"), key=lambda r: -(r.score or 0.0)
+    )
+    counts = {
+        "n_trials": len(records),
+        "n_failed_trials": sum(r.state == "failed" for r in records),
+        "n_pruned_trials": sum(r.state == "pruned" for r in records),
+    }
+    base: dict[str, Any] = {"task": dataset.task, "metric": metric, **counts}
+    model: FittedModel | None = None
+    members: list[EnsembleMember] = []
+    ensemble_score = None
+    if not complete:
+        reasons = sorted({r.reason or "" for r in records if r.reason})
+        reason = "no trial finished" + (f" ({'; '.join(reasons[:3])})" if reasons else "")
+        result = ExperimentResult(status="failed", reason=reason, notes=notes, **base)
+    else:
+        best = complete[0]
+        weights, ensemble_score = pick_members(spec, complete, problem)
+        if progress is not None:
+            progress(ProgressEvent(
+                phase="refit", trials_done=len(records), trials_failed=counts["n_failed_trials"],
+                best_score=best.score, elapsed_s=time.monotonic() - started,
+                time_budget_s=spec.budget.time_s, n_trials_budget=spec.budget.n_trials,
+            ))  # fmt: skip
+        model, members, refit_notes = build_model(
+            spec, problem, encoded.classes, dataset, complete, weights, metric, budget_end
+        )
+        notes += refit_notes
+        result = ExperimentResult(
+            status="ok" if model is not None else "failed",
+            reason=None if model is not None else "; ".join(refit_notes) or "refit failed",
+            best_score=best.score, fold_scores=best.fold_scores, best_config=best.config,
+            ensemble_score=ensemble_score, ensemble=members, notes=notes, **base,
+        )  # fmt: skip
+    if model is not None and test is not None:
+        result.test_score = score_model(model, test, metric)
+    result.fit_time_s = round(time.monotonic() - started, 3)
+    if workdir is not None and final is not None:
+        result.run_dir = final
+        result.trials_path = final / "leaderboard.csv"
+        oof = None
+        if model is not None:
+            oof = final_oof(spec, dataset, encoded.problem, encoded.classes, members, complete)
+        write_run_dir(workdir, spec, dataset, result, records, study, model, oof=oof)
+        result.fit_time_s = round(time.monotonic() - started, 3)
+        (workdir / "result.json").write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return HPORun(result=result, model=model, records=records, study=study)
