@@ -4,17 +4,21 @@ The server here replays the shape of `transformers serve` 5.24, which logs "Igno
 unsupported fields in the request: {'response_format'}" and answers in prose: the client
 must step down to the schema in the prompt, count the tokens of failed tries, and the
 terminal must hear about answers that keep being unusable. Then the endpoint faults:
-down, slow, 5xx and garbage each end in one clear error or one unusable answer.
+down, slow, 5xx and garbage each end in one clear error or one unusable answer. The slow
+test does the same against a real `transformers serve` on the embedded model.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,9 +34,11 @@ from agents.llm import (
     LLMClient,
     LLMError,
     LLMUnreachableError,
+    LocalLLM,
     OpenAICompatibleLLM,
     RecordingLLM,
     UsageTracker,
+    local_model_status,
     read_call_log,
 )
 
@@ -306,3 +312,79 @@ def test_garbage_body_is_an_unusable_answer_not_a_crash(serve, body: bytes) -> N
     with pytest.raises(LLMError, match="not a chat completion") as info:
         endpoint.client().complete(QUESTION)
     _one_clear_line(info.value, endpoint.url)
+
+
+@pytest.fixture
+def transformers_serve(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """A real `transformers serve` on the embedded model's safetensors copy (it cannot
+    serve the GGUF itself: the GGUF's config names no architecture)."""
+    pytest.importorskip("fastapi", reason="transformers serve needs transformers[serving]")
+    pytest.importorskip("uvicorn", reason="transformers serve needs transformers[serving]")
+    cache = Path(os.environ["COSCI_HOME"]) / "models"
+    LocalLLM(cache, threads=1).load()  # converts the GGUF once per test session
+    folder = local_model_status(cache).converted_path
+    assert folder is not None
+    port = _closed_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("transformers")),
+                "serve",
+                str(folder),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--device",
+                "cpu",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()[-2000:]
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "transformers serve did not start in 120 s"
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/v1", str(folder), log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+def test_real_transformers_serve_ignores_response_format_and_the_client_steps_down(
+    transformers_serve: tuple[str, str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url, model, server_log = transformers_serve
+    llm = OpenAICompatibleLLM(url, model, timeout_s=120, max_retries=0, repair_tries=1)
+    client, usage = recorded(llm, tmp_path / "llm_calls.jsonl")
+    guard = LLMGuard(client, streak=0, limit=8)
+    with caplog.at_level(logging.WARNING, logger="agents"):
+        answers = [guard.ask_messages("ranking", Verdict, QUESTION, max_tokens=60) for _ in "abc"]
+    assert "Ignoring unsupported fields in the request: {'response_format'}" in (
+        server_log.read_text()
+    )
+    assert llm.structured_mode == "prompt"
+    warnings = [r.getMessage() for r in caplog.records]
+    assert sum("ignored response_format json_schema" in w for w in warnings) == 1
+    # The 135M model rarely writes JSON without a grammar: whatever it answers, every try
+    # is counted, and unusable answers are said once they are 3 in a row.
+    entries = read_call_log(tmp_path / "llm_calls.jsonl")
+    assert len(entries) == 3 and all(e["prompt_tokens"] > 0 for e in entries)
+    assert usage.summary().prompt_tokens == sum(e["prompt_tokens"] for e in entries)
+    for answer, entry in zip(answers, entries, strict=True):
+        assert (answer is None) == (entry["error"] is not None)
+    if all(answer is None for answer in answers):
+        assert any("3 unusable answers in a row" in w for w in warnings)
