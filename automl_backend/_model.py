@@ -32,6 +32,7 @@ MODEL_FILES = (MODEL_FILE, LEGACY_MODEL_FILE)
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         "automl_backend._features.builder.FeatureBuilder",
+        "automl_backend._features.oversample.OversampledClassifier",
         "automl_backend._model.FittedModel",
         "automl_backend._preprocess.DateExpander",
         "collections.OrderedDict",

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from automl_backend._builders import build_estimator
-from automl_backend._features import FeatureBuilder, FeatureTransform
+from automl_backend._features import FeatureBuilder, FeatureTransform, OversampledClassifier
 from automl_backend._registry import REGISTRY
 from automl_backend._spec import PreprocessingConfig, TrialConfig
 
@@ -167,5 +167,7 @@ def build_pipeline(
         n_threads=n_threads,
         n_train=n_train,
     )
+    if classification and pre.oversampling == "smote":
+        model = OversampledClassifier(model, random_state=seed)
     steps.append(("model", model))
     return Pipeline(steps)

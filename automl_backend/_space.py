@@ -33,6 +33,8 @@ Scaling = Literal["auto", "none", "standard", "robust", "minmax", "quantile"]
 Encoding = Literal["auto", "onehot", "ordinal", "target"]
 """``auto``: one-hot for scale-sensitive families, ordinal codes for trees."""
 FeatureSelection = Literal["none", "kbest"]
+Oversampling = Literal["none", "smote"]
+"""``smote``: synthetic minority rows in each training fold (classification only)."""
 
 
 def _strict() -> ConfigDict:
@@ -137,8 +139,11 @@ class PreprocessingSpace(BaseModel):
     )
     kbest_fraction: FloatDistribution = FloatDistribution(low=0.2, high=1.0)
     """Share of features kept by ``kbest`` (univariate F-test ranking)."""
+    oversampling: list[Oversampling] = Field(default_factory=lambda: ["none"], min_length=1)
+    """``smote`` oversamples every smaller class to the largest one's size, in ``fit`` only
+    (so only training folds and the final refit); classification only."""
 
-    @field_validator("imputation", "scaling", "encoding", "feature_selection")
+    @field_validator("imputation", "scaling", "encoding", "feature_selection", "oversampling")
     @classmethod
     def _no_repeats(cls, values: list[Any], info: Any) -> list[Any]:
         return _unique(values, info.field_name)
@@ -160,6 +165,7 @@ class PreprocessingConfig(BaseModel):
     encoding: Encoding = "auto"
     feature_selection: FeatureSelection = "none"
     kbest_fraction: float | None = Field(default=None, gt=0, le=1)
+    oversampling: Oversampling = "none"
 
 
 class TrialConfig(BaseModel):

@@ -206,6 +206,8 @@ class ExperimentSpec(BaseModel):
                 f"metric {self.metric!r} does not apply to {task} tasks; "
                 f"valid: {', '.join(metric_names(task))}"
             )
+        if task == "regression" and self.preprocessing.oversampling != ["none"]:
+            return "preprocessing.oversampling applies to classification; use ['none']"
         valid = family_names(task)
         kind = task_kind(task)
         for space in self.models:

@@ -12,6 +12,7 @@ they are imported by their module path to keep the imports one-way.
 """
 
 from automl_backend._features.builder import FeatureBuilder, parse_transforms
+from automl_backend._features.oversample import OversampledClassifier, smote_resample
 from automl_backend._features.vocabulary import (
     MAX_GENERATED_COLUMNS,
     FeatureTransform,
@@ -23,7 +24,9 @@ __all__ = [
     "MAX_GENERATED_COLUMNS",
     "FeatureBuilder",
     "FeatureTransform",
+    "OversampledClassifier",
     "check_features",
     "describe",
     "parse_transforms",
+    "smote_resample",
 ]
