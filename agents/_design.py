@@ -82,6 +82,7 @@ def _spec(
     encoding: str = "auto",
     params: dict[str, object] | None = None,
     train_fraction: float = 1.0,
+    oversampling: str = "none",
 ) -> ExperimentSpec | None:
     try:
         spec = build_spec(plan, [family], scaling=scaling, feature_selection=selection)
@@ -89,6 +90,7 @@ def _spec(
         return None
     data = spec.model_dump(mode="json")
     data["preprocessing"]["encoding"] = [encoding]
+    data["preprocessing"]["oversampling"] = [oversampling]
     if params:
         data["models"][0]["params"] = {
             name: {"type": "categorical", "choices": [value]} for name, value in params.items()
@@ -250,6 +252,11 @@ def interventions(
                 (_spec(plan, weighted, params={"class_weight": None}),
                  _spec(plan, weighted, params={"class_weight": "balanced"})),
                 (f"{weighted} without class weights", f"{weighted} with balanced class weights"),
+                gain_points,
+            ) + _pair(
+                f"class_weighting:{base}:none->smote", "class_weighting",
+                (_spec(plan, base), _spec(plan, base, oversampling="smote")),
+                (f"{base} on the data as it is", f"{base} with SMOTE oversampling in each training fold"),
                 gain_points,
             )  # fmt: skip
     by_factor["train_fraction"] = _pair(

@@ -100,8 +100,12 @@ def test_a_constrained_question_compares_smaller_models_not_worse_within_toleran
 def test_class_weighting_and_learning_curve_arms_fix_exactly_their_factor(
     wine_profile: Any,
 ) -> None:
-    items = {i.factor: i for i in interventions(_plan(families=()), wine_profile)}
+    every = interventions(_plan(families=()), wine_profile)
+    items = {i.factor: i for i in reversed(every)}  # the first of each factor
     weighting = items["class_weighting"]
+    smote = next(i for i in every if i.key.endswith("->smote"))
+    assert smote.control.preprocessing.oversampling == ["none"]
+    assert smote.treatment.preprocessing.oversampling == ["smote"]
     assert weighting.control.models[0].params["class_weight"].choices == [None]
     assert weighting.treatment.models[0].params["class_weight"].choices == ["balanced"]
     curve = items["train_fraction"]
