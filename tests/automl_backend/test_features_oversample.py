@@ -87,12 +87,10 @@ def test_spec_field_and_regression_check() -> None:
 
 
 def _searched_preprocessing() -> list[str]:
-    """Preprocessing names the HPO search suggests (its module moves in a restructure)."""
-    try:
-        from automl_backend._hpo.suggest import SearchSpace  # type: ignore[import-not-found]
-    except ImportError:
-        from automl_backend._suggest import SearchSpace
-    space = SearchSpace(models={}, preprocessing=parse_spec({}).preprocessing,
+    """Preprocessing names the HPO search suggests."""
+    from automl_backend._hpo.suggest import ResolvedSpace
+
+    space = ResolvedSpace(models={}, preprocessing=parse_spec({}).preprocessing,
                         has_categorical=False, has_missing=False)  # fmt: skip
     return list(space.preprocessing_choices())
 
