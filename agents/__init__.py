@@ -7,8 +7,9 @@ models. Names load lazily so ``import agents.llm`` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from automl_backend.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "build_graph": "graph",
@@ -35,6 +36,9 @@ _EXPORTS: dict[str, str] = {
     "HumanReviewNote": "_human",
     "ReviewDecisions": "_human",
     "ReviewRequest": "_human",
+    "apply_decisions": "_human",
+    "check_decisions": "_human",
+    "load_decisions": "_human",
     "CoScientistError": "_guard",
     "LLMUnusableError": "_guard",
     "open_checkpointer": "_checkpoint",
@@ -75,13 +79,16 @@ __all__ = [
     "RunConfig",
     "RunContext",
     "allocate_trials",
+    "apply_decisions",
     "build_answer",
     "build_graph",
+    "check_decisions",
     "cluster_ids",
     "compare_fold_scores",
     "elo_update",
     "judge_prediction",
     "leader_order",
+    "load_decisions",
     "measure_effect",
     "nearest_duplicate",
     "open_checkpointer",
@@ -102,6 +109,9 @@ if TYPE_CHECKING:
         HumanReviewNote,
         ReviewDecisions,
         ReviewRequest,
+        apply_decisions,
+        check_decisions,
+        load_decisions,
     )
     from agents._messages import (
         Budgets,
@@ -121,15 +131,4 @@ if TYPE_CHECKING:
     from agents._state import ResearchState
     from agents.graph import build_graph
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agents' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"agents.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

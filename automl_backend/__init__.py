@@ -11,8 +11,9 @@ the agents import it; scikit-learn and Optuna load only when something runs).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from automl_backend.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # errors
@@ -40,7 +41,6 @@ _EXPORTS: dict[str, str] = {
     "family_names": "_registry",
     "default_space": "_registry",
     "default_config": "_registry",
-    "registry_json_schema": "_schema",
     "metric_names": "_metrics",
     "metric_is_loss": "_metrics",
     "natural_value": "_metrics",
@@ -115,7 +115,6 @@ __all__ = [
     "parse_spec",
     "profile_dataset",
     "read_table",
-    "registry_json_schema",
     "run_spec",
     "score_model",
     "train_test_split_dataset",
@@ -142,7 +141,6 @@ if TYPE_CHECKING:
     from automl_backend._registry import default_config, default_space, family_info, family_names
     from automl_backend._result import EnsembleMember, ExperimentResult
     from automl_backend._runner import run_spec
-    from automl_backend._schema import registry_json_schema
     from automl_backend._spec import (
         BudgetSpec,
         CVSpec,
@@ -157,15 +155,4 @@ if TYPE_CHECKING:
     )
     from automl_backend._splits import train_test_split_dataset
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'automl_backend' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"automl_backend.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

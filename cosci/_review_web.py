@@ -31,8 +31,9 @@ from agents import (
     Hypothesis,
     ResearchRun,
     ReviewDecisions,
+    apply_decisions,
+    check_decisions,
 )
-from agents._human import apply_decisions, check_decisions
 from automl_backend import ExperimentSpec, parse_spec
 from cosci._review_input import families as split_families
 from cosci._review_page import ADD_SLOTS, Form, render_message, render_review_page

@@ -3,9 +3,8 @@ their combinations for a size or latency target. Importing this does not import 
 
 from __future__ import annotations
 
-from typing import Any
-
 from automl_backend.compression._errors import CompressionError
+from automl_backend.lazy import lazy_exports
 
 __all__ = [
     "CompressionError",
@@ -28,10 +27,4 @@ _LAZY = {
     "structured_prune_mlp": "_prune",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(name)
-    import importlib
-
-    return getattr(importlib.import_module(f"automl_backend.compression.{_LAZY[name]}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

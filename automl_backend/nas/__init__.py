@@ -6,9 +6,9 @@ load at once, everything else on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from automl_backend.lazy import lazy_exports
 from automl_backend.nas._errors import NASError
 from automl_backend.nas._result import NASResult, TrialRecord
 from automl_backend.nas._spec import CellSpace, MLPSpace, NASSpec, load_space, parse_nas_spec
@@ -50,10 +50,4 @@ __all__ = [
     "run_nas",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'automl_backend.nas' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"automl_backend.nas.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

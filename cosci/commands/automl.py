@@ -267,13 +267,13 @@ def spec_show(
     """List model families, or show one family's hyperparameters, limits and defaults."""
     import yaml
 
-    from automl_backend._registry import REGISTRY, default_space, family_info
+    from automl_backend import default_space, family_info, family_names
 
     if family is None:
         table = Table(title="Model families")
         for column in ("family", "tasks", "description"):
             table.add_column(column)
-        for info in REGISTRY.values():
+        for info in map(family_info, family_names()):
             table.add_row(info.name, ", ".join(info.tasks), info.description)
         _out.print(table)
         return

@@ -396,8 +396,7 @@ def review(
     ] = False,
 ) -> None:
     """Approve, edit or reject the proposals of a paused run; add hypotheses and reviews."""
-    from agents import CoScientistError, ResearchRun
-    from agents._human import check_decisions, load_decisions
+    from agents import CoScientistError, ResearchRun, check_decisions, load_decisions
     from cosci._review_input import decisions_from_flags, decisions_interactive
     from cosci._tables import proposals_table
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
 
 from automl_backend import (
-    ModelSpace,
     TrialConfig,
     default_config,
     default_space,
     family_names,
-    registry_json_schema,
 )
 from automl_backend._builders import BUILDERS, build_estimator
 from automl_backend._registry import REGISTRY
-from automl_backend._schema import model_space_type
 from automl_backend._spec import check_distribution
 
 ISSUE_FAMILIES = {
@@ -54,30 +50,3 @@ def test_builders_make_estimators_for_every_task(family: str) -> None:
             family, default_config(family, task), classification=task != "regression"
         )
         assert hasattr(estimator, "fit") and hasattr(estimator, "predict")
-
-
-def test_json_schema_enums_are_exactly_the_registry() -> None:
-    schema = registry_json_schema()
-    families = {
-        ref["properties"]["family"]["const"]
-        for ref in schema["$defs"].values()
-        if "family" in ref.get("properties", {})
-    }
-    assert families == ISSUE_FAMILIES
-    regression = registry_json_schema("regression")
-    assert "LogisticSpace" not in regression["$defs"]
-    params = regression["$defs"]["RandomForestParams"]["properties"]
-    assert "class_weight" not in params and "n_estimators" in params
-
-
-def test_schema_type_round_trips_into_model_space() -> None:
-    adapter = TypeAdapter(model_space_type("binary"))
-    parsed = adapter.validate_python(
-        {"family": "knn", "params": {"n_neighbors": {"type": "int", "low": 2, "high": 9}}}
-    )
-    space = ModelSpace.model_validate(parsed.model_dump(exclude_none=True))
-    assert space.family == "knn" and space.params["n_neighbors"].high == 9
-    with pytest.raises(ValidationError):
-        adapter.validate_python(
-            {"family": "knn", "params": {"n_neighbors": {"type": "int", "low": 2, "high": 900}}}
-        )
