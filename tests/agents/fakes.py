@@ -29,6 +29,8 @@ class ScriptedFakeLLM:
     Hypothesis drafts cycle through ``families`` (one family each); every other schema
     gets a fixed plausible answer unless ``answers`` overrides it by schema name. With
     ``garbage=True`` every call fails the way a real client fails on unusable output.
+    With ``texts`` (for the LLM wrappers' tests: recording, replay, usage) each call is
+    answered with the next of them instead, whatever the prompt.
     """
 
     def __init__(
@@ -38,11 +40,15 @@ class ScriptedFakeLLM:
         answers: dict[str, Answer] | None = None,
         garbage: bool = False,
         verdict: str = "A",
+        texts: list[str] | None = None,
+        model: str = "scripted-fake",
     ) -> None:
         self._families = itertools.cycle(list(families))
         self.answers = answers or {}
         self.garbage = garbage
         self.verdict = verdict
+        self.texts = None if texts is None else list(texts)
+        self.model = model
         self.calls: list[tuple[str, str]] = []
 
     def complete(
@@ -55,6 +61,8 @@ class ScriptedFakeLLM:
     ) -> Completion:
         name = schema.__name__ if schema is not None else "text"
         self.calls.append((role, name))
+        if self.texts is not None:
+            return self._next_text(messages, schema)
         if self.garbage or schema is None:
             raise LLMInvalidOutputError(name, 3, "scripted garbage: '1.1.1.1.1'")
         make = self.answers.get(name) or getattr(self, f"_{name}", None)
@@ -65,7 +73,19 @@ class ScriptedFakeLLM:
             parsed = schema.model_validate(data)
         except ValueError as exc:
             raise LLMInvalidOutputError(name, 1, str(exc)) from exc
-        return Completion(parsed=parsed, text=json.dumps(data), model="scripted-fake")
+        return Completion(parsed=parsed, text=json.dumps(data), model=self.model)
+
+    def _next_text(self, messages: list[ChatMessage], schema: type[BaseModel] | None) -> Completion:
+        assert self.texts is not None
+        text = self.texts.pop(0)
+        return Completion(
+            parsed=schema.model_validate_json(text) if schema is not None else None,
+            text=text,
+            prompt_tokens=10 * len(messages),
+            completion_tokens=len(text.split()),
+            latency_s=0.25,
+            model=self.model,
+        )
 
     # ---------------------------------------------------------------- scripts
 

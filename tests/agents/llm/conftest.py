@@ -6,13 +6,13 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel
 
-from agents.llm import ChatMessage, Completion, LocalLLM, OpenAICompatibleLLM
+from agents.llm import LocalLLM, OpenAICompatibleLLM
 
 Reply = httpx.Response | Exception | Callable[[dict[str, Any]], httpx.Response]
 
@@ -109,41 +109,14 @@ def fake_api() -> type[FakeAPI]:
     return FakeAPI
 
 
-class ScriptedFakeLLM:
-    """A plumbing fake, not a model: answers each call with the next scripted text.
-
-    For testing the wrappers (recording, replay, usage) only; it knows nothing of prompts.
-    """
-
-    def __init__(self, texts: list[str], *, model: str = "scripted-fake") -> None:
-        self.texts = list(texts)
-        self.model = model
-        self.calls: list[tuple[list[ChatMessage], type[BaseModel] | None, str]] = []
-
-    def complete(
-        self,
-        messages: list[ChatMessage],
-        schema: type[BaseModel] | None = None,
-        *,
-        role: str = "default",
-        max_tokens: int | None = None,
-    ) -> Completion:
-        self.calls.append((messages, schema, role))
-        text = self.texts.pop(0)
-        parsed = schema.model_validate_json(text) if schema is not None else None
-        return Completion(
-            parsed=parsed,
-            text=text,
-            prompt_tokens=10 * len(messages),
-            completion_tokens=len(text.split()),
-            latency_s=0.25,
-            model=self.model,
-        )
-
-
 @pytest.fixture
-def scripted_fake() -> type[ScriptedFakeLLM]:
-    return ScriptedFakeLLM
+def scripted_fake(fakes: ModuleType) -> Callable[..., Any]:
+    """The one scripted fake (tests/agents/fakes.py), answering with the given texts in turn."""
+
+    def make(texts: list[str], *, model: str = "scripted-fake") -> Any:
+        return fakes.ScriptedFakeLLM(texts=texts, model=model)
+
+    return make
 
 
 @pytest.fixture(scope="session")
