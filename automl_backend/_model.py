@@ -142,6 +142,8 @@ class FittedModel:
         path = Path(path)
         try:
             sio.dump(self, path)
+        except OSError:
+            raise  # a full disk or a lost folder is not an object skops cannot hold
         except Exception as exc:  # skops raises several types for objects it cannot hold
             import joblib
 

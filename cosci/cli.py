@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -22,6 +23,31 @@ for _module in COMMAND_MODULES:
 _err = cli_console(stderr=True)
 
 
+def _disk_full(exc: BaseException) -> str | None:
+    """One line for a full disk (or quota) anywhere in ``exc``'s chain, else None.
+
+    A full disk is the machine's state, not a bug: whichever writer met it (a file, a
+    pickle, SQLite under Optuna or the checkpointer), the person needs the same line.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = f" writing {current.filename}" if current.filename else ""
+            break
+        if "database or disk is full" in str(current):
+            where = ""
+            break
+        current = current.__cause__ or current.__context__
+    else:
+        return None
+    return (
+        f"the disk is full{where}; free some space and run the command again "
+        "(what was finished is kept: `cosci resume RUN` continues a co-scientist run)"
+    )
+
+
 def main() -> None:
     """Console entry point: user-facing errors become one line and exit status 2."""
     show_warnings("agents")
@@ -32,6 +58,10 @@ def main() -> None:
         # anything else is a bug and keeps its traceback.
         if getattr(exc, "user_facing", False):
             _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        full = _disk_full(exc)
+        if full is not None:
+            _err.print(f"[bold red]error:[/] {full}", highlight=False, soft_wrap=True)
             sys.exit(2)
         raise
     except KeyboardInterrupt:

@@ -479,6 +479,10 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
     # Taken before the status is read: a second resume must stop here, not after it wrote.
     with run.lock():
         if run.status() == "finished":
+            if not (run.dir / "report.md").is_file():
+                # Killed, or out of disk, while writing the report: write it now.
+                _finish(run, 0.0)
+                return
             _out.print(f"Run {run_dir} has already finished.")
             show(run_dir)
             return
