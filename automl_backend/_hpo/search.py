@@ -1,10 +1,10 @@
 """The search loop: Optuna ask/tell over a trial executor, within strict budgets.
 
 Each trial runs wherever the executor puts it (default: a forked child process, see
-``executor`` and ``worker``). The loop launches up to
-``n_jobs`` trials, reads fold results as they arrive, prunes across folds, kills
-trials at their deadline (recorded as failed, with the reason) and stops launching
-when the remaining time is needed for the final refit.
+``executor`` and ``worker``). The loop launches up to ``n_jobs`` trials, reads fold
+results as they arrive, prunes across folds, stops trials at their deadline (recorded
+as failed, with the reason) and stops launching when the remaining time is needed for
+the final refit.
 """
 
 from __future__ import annotations
