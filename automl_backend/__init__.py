@@ -37,6 +37,10 @@ _EXPORTS: dict[str, str] = {
     "EnsembleSpec": "_spec",
     "parse_spec": "_spec",
     "narrow_space_around": "_narrow",
+    # feature transforms
+    "FeatureTransform": "_features",
+    "candidate_features": "_features.candidates",
+    "select_features": "_features.selection",
     # registry
     "family_names": "_registry",
     "default_space": "_registry",
@@ -87,6 +91,7 @@ __all__ = [
     "EnsembleSpec",
     "ExperimentResult",
     "ExperimentSpec",
+    "FeatureTransform",
     "FittedModel",
     "FloatDistribution",
     "IntDistribution",
@@ -99,6 +104,7 @@ __all__ = [
     "SpecError",
     "TrialConfig",
     "UntrustedModelError",
+    "candidate_features",
     "combine_runs",
     "default_config",
     "default_space",
@@ -117,6 +123,7 @@ __all__ = [
     "read_table",
     "run_spec",
     "score_model",
+    "select_features",
     "train_test_split_dataset",
 ]
 
@@ -131,6 +138,9 @@ if TYPE_CHECKING:
     )
     from automl_backend._errors import BackendError, DataError, SpecError, UntrustedModelError
     from automl_backend._estimators import AutoMLClassifier, AutoMLRegressor
+    from automl_backend._features import FeatureTransform
+    from automl_backend._features.candidates import candidate_features
+    from automl_backend._features.selection import select_features
     from automl_backend._hpo.oof import OOF_INFO_FILE, OOFInfo, has_oof
     from automl_backend._loaders import keel_train_test, load_dataset, read_table
     from automl_backend._metrics import metric_is_loss, metric_names, natural_value
