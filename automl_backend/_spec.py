@@ -298,8 +298,10 @@ def validation_message(exc: ValidationError) -> str:
     """A pydantic error as one line: ``where: what; where: what``."""
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
-        msg = str(err["msg"]).removeprefix("Value error, ")
+        # A key may be any string ("\n" included): quote odd ones so one line stays one.
+        names = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
+        where = ".".join(n if n.isprintable() and n.strip() == n and n else repr(n) for n in names)
+        msg = " ".join(str(err["msg"]).removeprefix("Value error, ").split())
         parts.append(f"{where}: {msg}" if where else msg)
     return "; ".join(parts)
 
