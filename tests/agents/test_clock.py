@@ -57,9 +57,7 @@ class _SlowFakeLLM:
 
 
 @pytest.mark.slow
-def test_a_run_ends_within_its_time_budget_on_the_wall_clock(
-    fakes: Any, tmp_path: Path
-) -> None:
+def test_a_run_ends_within_its_time_budget_on_the_wall_clock(fakes: Any, tmp_path: Path) -> None:
     # The first round always runs, and its LLM calls alone (about 15 of them at 3 s) would
     # take longer than the whole budget: only the wall-clock ceiling stops them.
     budget = 20.0
