@@ -326,6 +326,7 @@ class ResearchRun:
         from langgraph.types import Command
 
         payload_was_sent = False
+        continued_from = None
         with self._graph(llm, tools) as graph:
             while True:
                 snap = graph.get_state(self._config)
@@ -349,6 +350,12 @@ class ResearchRun:
                     self.pending_decisions.unlink(missing_ok=True)
                     payload = Command(resume=decisions.model_dump(mode="json"))
                 elif snap.next:
+                    payload = None
+                elif snap.tasks and snap.config != continued_from:
+                    # Killed after the step's nodes wrote their results but before the step
+                    # was checkpointed: nothing is left to run in it (`next` is empty), yet
+                    # the graph goes on from those writes.
+                    continued_from = snap.config
                     payload = None
                 else:
                     return

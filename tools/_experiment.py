@@ -33,8 +33,11 @@ def _log(path: Path | None, **entry: Any) -> None:
         handle.write(json.dumps(entry) + "\n")
 
 
-def _finished_run(out_dir: Path, spec: ExperimentSpec) -> ExperimentResult | None:
-    """The result of a complete run directory of exactly ``spec``, or None."""
+def _finished_run(
+    out_dir: Path, spec: ExperimentSpec, *, any_name: bool = False
+) -> ExperimentResult | None:
+    """The result of a complete run directory of exactly ``spec`` (up to its name with
+    ``any_name``), or None."""
     result_file, spec_file = out_dir / "result.json", out_dir / "spec.yaml"
     if not (result_file.is_file() and spec_file.is_file()):
         return None
@@ -43,9 +46,32 @@ def _finished_run(out_dir: Path, spec: ExperimentSpec) -> ExperimentResult | Non
         result = ExperimentResult.model_validate_json(result_file.read_text(encoding="utf-8"))
     except Exception:
         return None
-    if saved.model_dump(mode="json") != spec.model_dump(mode="json"):
+    exclude = {"name"} if any_name else None
+    if saved.model_dump(mode="json", exclude=exclude) != spec.model_dump(
+        mode="json", exclude=exclude
+    ):
         return None
     return result
+
+
+def reuse_identical_run(
+    experiments_dir: Path, spec: ExperimentSpec, *, log_path: Path | None = None, label: str = ""
+) -> ExperimentResult | None:
+    """The ok result of a finished run in ``experiments_dir`` of ``spec`` under any name.
+
+    Hypotheses that share a control arm run it once; a resumed process has forgotten
+    which arms its killed predecessor ran, but the finished ones are on disk.
+    """
+    if not experiments_dir.is_dir():
+        return None
+    for folder in sorted(experiments_dir.iterdir()):
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        result = _finished_run(folder, spec, any_name=True)
+        if result is not None and result.ok:
+            _log(log_path, event="reused", experiment=label, out_dir=str(folder))
+            return result
+    return None
 
 
 def run_experiment(

@@ -23,7 +23,7 @@ from automl_backend import (
     ExperimentSpec,
     TrialConfig,
 )
-from tools._experiment import ProgressCallback, run_experiment
+from tools._experiment import ProgressCallback, reuse_identical_run, run_experiment
 from tools._lookups import LookupLog
 
 if TYPE_CHECKING:
@@ -147,12 +147,20 @@ class Toolbox:
         """Run ``spec`` into ``experiments/<name>/``; a crash comes back as a failed result.
 
         With ``reuse_key``, an ok result of an identical arm that already ran in this
-        process (same key) is returned instead of running it again: hypotheses of one
+        process (same key), or whose finished folder is in ``experiments/`` (a killed
+        process ran it), is returned instead of running it again: hypotheses of one
         round that share a control arm run it once.
         """
         with self._compute:
             if reuse_key is not None and reuse_key in self._arms:
                 return self._arms[reuse_key]
+            if reuse_key is not None:
+                earlier = reuse_identical_run(
+                    self.experiments_dir, spec, log_path=self.experiment_log, label=name
+                )
+                if earlier is not None:
+                    self._arms[reuse_key] = earlier
+                    return earlier
             spec = self._within_deadline(spec)
             if spec is None:
                 return ExperimentResult(

@@ -227,3 +227,73 @@ def test_a_replay_killed_after_a_look_up_answers_it_again_when_resumed(tmp_path:
     assert killed.call("similar_runs", "k", TrialConfig, never) == configs
     resumed = LookupLog(tmp_path / "replay.jsonl", replay_from=original)
     assert resumed.call("similar_runs", "k", TrialConfig, never) == configs
+
+
+def test_a_shared_control_arm_that_finished_before_the_kill_is_not_run_again(
+    tmp_path: Path,
+) -> None:
+    """H1 and H2 share a control arm: H1's ran, then the process died while H2 ran. The
+    resumed process (a new toolbox) reuses H1-control's folder. Before the fix it ran the
+    same arm again as H2-control."""
+    from automl_backend import ExperimentSpec
+    from tools import Toolbox
+
+    def control(name: str) -> ExperimentSpec:
+        return ExperimentSpec.model_validate(
+            {
+                "name": name,
+                "models": [{"family": "logistic"}],
+                "budget": {"n_trials": 2, "time_s": 60},
+                "cv": {"folds": 2},
+                "ensemble": {"enabled": False},
+            }
+        )
+
+    killed = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
+    first = killed.run_experiment("H1-control", control("H1-control"), reuse_key="same arm")
+    assert first.ok
+    resumed = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
+    again = resumed.run_experiment("H2-control", control("H2-control"), reuse_key="same arm")
+    assert again.ok and again.best_score == first.best_score
+    events = _lines(tmp_path / "experiments.log")
+    assert [(e["event"], e["experiment"]) for e in events] == [
+        ("start", "H1-control"),
+        ("finish", "H1-control"),
+        ("reused", "H2-control"),
+    ]
+    assert not (tmp_path / "experiments" / "H2-control").exists()
+
+
+def test_a_kill_after_a_step_wrote_but_before_it_was_checkpointed_resumes(
+    tmp_path: Path,
+) -> None:
+    """The state a kill leaves between a node's writes and the step's checkpoint: the
+    writes are saved, the next checkpoint is not, so LangGraph shows no `next` node.
+    Before the fix, resume stopped at once and `cosci resume` printed "Finished"."""
+    import sqlite3
+
+    from agents._checkpoint import open_checkpointer
+
+    fakes_path = Path(__file__).parents[1] / "agents" / "fakes.py"
+    spec = importlib.util.spec_from_file_location("cosci_faults_kill_fakes2", fakes_path)
+    assert spec is not None and spec.loader is not None
+    fakes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fakes)
+    context = CONTEXT.model_copy(update={"auto_approve": False})
+    run = fakes.start_run(tmp_path / "run", fakes.ScriptedFakeLLM(["logistic", "knn"]), context)
+    assert run.status() == "waiting_for_review"
+
+    with open_checkpointer(run.checkpoints) as saver:
+        saved = list(saver.list({"configurable": {"thread_id": "cosci"}}))
+    step_one = next(c for c in saved if c.metadata.get("step") == 1)
+    assert step_one.pending_writes, "the step after it wrote nothing"
+    cut = step_one.config["configurable"]["checkpoint_id"]
+    with sqlite3.connect(run.checkpoints) as db:
+        db.execute("DELETE FROM checkpoints WHERE checkpoint_id > ?", (cut,))
+        db.execute("DELETE FROM writes WHERE checkpoint_id > ?", (cut,))
+    killed = ResearchRun.open(run.dir)
+    assert killed.status() == "stopped" and not killed.snapshot().next
+
+    llm = fakes.ScriptedFakeLLM(["logistic", "knn"])
+    events = list(killed.advance(llm, killed.toolbox(None, embed=fakes.hash_embed)))
+    assert events and killed.status() == "waiting_for_review"
