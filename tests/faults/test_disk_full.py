@@ -143,6 +143,7 @@ def _digests(run_dir: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_a_report_that_cannot_be_written_loses_nothing_and_is_written_later(
     full_disk: tuple[Path, Fill], finished_run: Path
 ) -> None:
