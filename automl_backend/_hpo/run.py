@@ -13,6 +13,7 @@ from typing import Any
 from automl_backend._artifacts import write_run_dir
 from automl_backend._dataset import Dataset
 from automl_backend._errors import SpecError
+from automl_backend._features.selection import prepare_features, with_notes
 from automl_backend._hpo.executor import TrialExecutor
 from automl_backend._hpo.finalize import RefitReserve, build_model, final_oof, pick_members
 from automl_backend._hpo.search import HPOTrial, Search
@@ -133,6 +134,11 @@ def run_hpo(
         raise SpecError(problem_text)
     metric = spec.metric or DEFAULT_METRIC[dataset.task]
     encoded = _encode(dataset, spec, metric)
+    # Checked against the data (and, for features: auto, selected on inner folds of
+    # the training rows) before the search; the selection's time counts in the budget.
+    features = prepare_features(spec, dataset, metric, spec.budget.time_s)
+    encoded.problem.features = features.transforms
+    dataset = with_notes(dataset, features)
     space = _space(spec, dataset)
     final, workdir = prepare_run_dir(out_dir)
     try:

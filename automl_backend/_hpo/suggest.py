@@ -45,6 +45,7 @@ class ResolvedSpace:
             "scaling": list(pre.scaling),
             "encoding": list(pre.encoding) if self.has_categorical else [pre.encoding[0]],
             "feature_selection": list(pre.feature_selection),
+            "oversampling": list(pre.oversampling),
         }
         return choices
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl_backend._features import FeatureTransform
 from automl_backend._metrics import score
 from automl_backend._model import predict_matrix
 from automl_backend._preprocess import build_pipeline
@@ -56,6 +57,9 @@ class Problem:
     metric: str
     seed: int = 0
     threads: int = 1
+    features: list[FeatureTransform] = field(default_factory=list)
+    """Feature transforms every pipeline starts with (the spec's, or those kept by
+    ``features: auto``); fit inside each training fold."""
 
     @property
     def classification(self) -> bool:
@@ -70,6 +74,7 @@ def _pipeline(problem: Problem, config: TrialConfig, n_train: int) -> Any:
         seed=problem.seed,
         n_threads=problem.threads,
         n_train=n_train,
+        features=problem.features,
     )
 
 
