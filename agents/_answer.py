@@ -126,6 +126,7 @@ def _factor_words(factor: str) -> str:
         "train_fraction": "more training data",
         "search_region": "narrowing the search region",
         "ensembling": "ensembling",
+        "features": "a new feature",
     }.get(factor, factor)
 
 

@@ -22,6 +22,8 @@ from automl_backend import (
     BackendError,
     DatasetProfile,
     ExperimentSpec,
+    FeatureTransform,
+    describe_transform,
     family_info,
     family_names,
     parse_spec,
@@ -83,6 +85,7 @@ def _spec(
     params: dict[str, object] | None = None,
     train_fraction: float = 1.0,
     oversampling: str = "none",
+    features: Sequence[FeatureTransform] = (),
 ) -> ExperimentSpec | None:
     try:
         spec = build_spec(plan, [family], scaling=scaling, feature_selection=selection)
@@ -91,6 +94,7 @@ def _spec(
     data = spec.model_dump(mode="json")
     data["preprocessing"]["encoding"] = [encoding]
     data["preprocessing"]["oversampling"] = [oversampling]
+    data["features"] = [t.model_dump(mode="json") for t in features]
     if params:
         data["models"][0]["params"] = {
             name: {"type": "categorical", "choices": [value]} for name, value in params.items()
@@ -216,9 +220,16 @@ def _constrained(plan: ResearchPlan) -> list[Intervention]:
 
 
 def interventions(
-    plan: ResearchPlan, profile: DatasetProfile, *, gain_points: float = 1.0
+    plan: ResearchPlan,
+    profile: DatasetProfile,
+    *,
+    gain_points: float = 1.0,
+    feature_candidates: Sequence[FeatureTransform] = (),
 ) -> list[Intervention]:
-    """Every intervention that applies to this plan and data, in priority order."""
+    """Every intervention that applies to this plan and data, in priority order.
+
+    ``feature_candidates`` are the backend's rule-made transform candidates for the data
+    (``automl_backend.candidate_features``); each becomes a "with vs without" pair."""
     by_factor: dict[str, list[Intervention]] = {}
     valid = family_names(plan.task)
     by_factor["family"] = _family_factor(
@@ -265,6 +276,17 @@ def interventions(
         (f"{base} trained on {LEARNING_CURVE_FRACTION:.0%} of each training fold",
          f"{base} trained on all of it"), gain_points,
     )  # fmt: skip
+    by_factor["features"] = [
+        item
+        for transform in feature_candidates
+        for item in _pair(
+            f"features:{base}:+{describe_transform(transform)}",
+            "features",
+            (_spec(plan, base), _spec(plan, base, features=[transform])),
+            (f"{base} on the given features", f"{base} with {describe_transform(transform)}"),
+            gain_points,
+        )
+    ]
     first: list[list[Intervention]] = []
     if plan.question == "constrained":
         first.append(_constrained(plan))

@@ -36,6 +36,7 @@ Factor = Literal[
     "train_fraction",
     "search_region",
     "ensembling",
+    "features",
 ]
 SecondaryObjective = Literal["model_size", "latency"]
 
@@ -119,6 +120,13 @@ _FACTOR_PATTERNS: dict[Factor, re.Pattern[str]] = {
         r"\bsearch (?:space|spaces|region|regions|ranges?|bounds)\b",
         r"\btuning (?:region|regions|ranges?|space|bounds)\b",
         r"\branges? of (?:the )?hyper ?param(?:eter)?s\b",
+    ),
+    "features": _compile(
+        r"\bfeature (?:engineering|transforms?|transformations?|construction)\b",
+        r"\b(?:new|derived|engineered|extra|constructed) features?\b",
+        r"\b(?:a |the )?ratios? (?:of|between) (?:two )?(?:columns|features)\b",
+        r"\b(?:log|logarithm|square root) (?:of|transform)\b",
+        r"\binteraction (?:features?|terms?)\b",
     ),
     "ensembling": _compile(
         r"\bensembl(?:e|es|ing|ed)\b",

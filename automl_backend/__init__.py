@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     # feature transforms
     "FeatureTransform": "_features",
     "candidate_features": "_features.candidates",
+    "describe_transform": "_features.vocabulary",
     "select_features": "_features.selection",
     # registry
     "family_names": "_registry",
@@ -108,6 +109,7 @@ __all__ = [
     "combine_runs",
     "default_config",
     "default_space",
+    "describe_transform",
     "family_info",
     "family_names",
     "has_oof",
@@ -141,6 +143,7 @@ if TYPE_CHECKING:
     from automl_backend._features import FeatureTransform
     from automl_backend._features.candidates import candidate_features
     from automl_backend._features.selection import select_features
+    from automl_backend._features.vocabulary import describe_transform
     from automl_backend._hpo.oof import OOF_INFO_FILE, OOFInfo, has_oof
     from automl_backend._loaders import keel_train_test, load_dataset, read_table
     from automl_backend._metrics import metric_is_loss, metric_names, natural_value

@@ -146,6 +146,15 @@ def scale_gap_regression(seed: int) -> pd.DataFrame:
     return _frame(X, y)
 
 
+def ratio_target(seed: int) -> pd.DataFrame:
+    """A target driven by the ratio of two columns: trees approximate a ratio poorly from
+    the raw columns, a ratio feature gives it to them in one split."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(1.0, 10.0, size=(600, 5))
+    y = X[:, 0] / X[:, 1] + rng.normal(scale=0.05, size=600)
+    return _frame(X, y)
+
+
 CASES: tuple[Case, ...] = (
     Case("scale_knn", "Is feature scaling or model family the bigger lever for kNN-style "
          "models here?", scale_gap, "effect", {"lever": "scaling"}),
@@ -167,6 +176,8 @@ CASES: tuple[Case, ...] = (
          {"lever": "scaling"}),
     Case("scale_knn_regression", "Does feature scaling help kNN regression here?",
          scale_gap_regression, "effect", {"lever": "scaling"}),
+    Case("ratio_feature", "Would a ratio of two columns help?", ratio_target, "effect",
+         {"lever": "features"}),
 )  # fmt: skip
 
 

@@ -79,6 +79,7 @@ class Toolbox:
         # time keeps the cores (and every experiment's time cap) to itself.
         self._compute = threading.Lock()
         self._arms: dict[str, ExperimentResult] = {}
+        self._feature_candidates: list[Any] | None = None
         self.clock: Any = None
         """The run's wall-clock deadline (``agents._clock.RunClock``) when it has one:
         experiments are capped to the time it leaves."""
@@ -193,6 +194,15 @@ class Toolbox:
             return spec
         budget = spec.budget.model_copy(update={"time_s": left})
         return spec.model_copy(update={"budget": budget})
+
+    def feature_candidates(self, k: int = 4) -> list[Any]:
+        """Up to ``k`` rule-made feature transforms worth testing on the run's data
+        (``automl_backend.candidate_features``), computed once per process."""
+        if self._feature_candidates is None:
+            from automl_backend import candidate_features
+
+            self._feature_candidates = candidate_features(self.dataset, k, seed=self.seed)
+        return list(self._feature_candidates)
 
     def measure_cost(self, run_dir: Path | None) -> tuple[float, float] | None:
         """(size in KB, predict milliseconds per 1000 rows) of a run's final model, or None.

@@ -39,6 +39,7 @@ FACTOR_TOPICS: dict[str, str] = {
     "train_fraction": "would more training data help: learning curves",
     "search_region": "hyperparameter search regions and narrowing around good configurations",
     "ensembling": "ensembling: bagging, boosting, stacking and ensemble selection",
+    "features": "feature engineering: ratios, products and log transforms of columns",
 }
 QUESTION_TOPICS: dict[str, str] = {
     "best": "which model is best",
@@ -151,7 +152,11 @@ def generate(
     guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
     similar = tools.similar_runs(state["profile"], ctx.warm_start_configs)
     reviews = state.get("meta_reviews", [])
-    candidates = steer(interventions(plan, state["profile"]), reviews[-1] if reviews else None)
+    features = tools.feature_candidates() if hasattr(tools, "feature_candidates") else []
+    candidates = steer(
+        interventions(plan, state["profile"], feature_candidates=features),
+        reviews[-1] if reviews else None,
+    )
     new: dict[str, Hypothesis] = {}
     for number in range(1, wanted + 1):
         existing = [*hypotheses.values(), *new.values()]

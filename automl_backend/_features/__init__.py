@@ -17,7 +17,7 @@ from automl_backend._features.vocabulary import (
     MAX_GENERATED_COLUMNS,
     FeatureTransform,
     check_features,
-    describe,
+    describe_transform,
 )
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     "FeatureTransform",
     "OversampledClassifier",
     "check_features",
-    "describe",
+    "describe_transform",
     "parse_transforms",
     "smote_resample",
 ]

@@ -18,7 +18,7 @@ import numpy as np
 from automl_backend._dataset import Dataset
 from automl_backend._errors import SpecError
 from automl_backend._features.candidates import candidate_features
-from automl_backend._features.vocabulary import FeatureTransform, check_features, describe
+from automl_backend._features.vocabulary import FeatureTransform, check_features, describe_transform
 from automl_backend._metrics import score
 from automl_backend._preprocess import build_pipeline, coerce_columns
 from automl_backend._registry import default_config
@@ -69,7 +69,7 @@ class FeatureSelection:
             f"{self.stopped}); baseline inner-CV {self.metric} score {self.baseline:.5f}"
         )
         lines = [head]
-        lines += [f"{NOTE_PREFIX} kept {describe(k.transform)} (CV gain {k.gain:+.5f})"
+        lines += [f"{NOTE_PREFIX} kept {describe_transform(k.transform)} (CV gain {k.gain:+.5f})"
                   for k in self.kept]  # fmt: skip
         return lines
 
@@ -84,7 +84,7 @@ class FeatureChoice:
     def notes(self) -> list[str]:
         if self.selection is not None:
             return self.selection.notes()
-        return [f"{NOTE_PREFIX} {describe(t)} (from the spec)" for t in self.transforms]
+        return [f"{NOTE_PREFIX} {describe_transform(t)} (from the spec)" for t in self.transforms]
 
 
 def _encoded_target(dataset: Dataset) -> np.ndarray:

@@ -190,7 +190,7 @@ FeatureTransform = Annotated[
 """One transform of the vocabulary, chosen by its ``kind``."""
 
 
-def describe(transform: FeatureTransform) -> str:
+def describe_transform(transform: FeatureTransform) -> str:
     """A short readable name, e.g. ``ratio(a,b)`` or ``pca_0..pca_2 of 5 columns``."""
     names = transform.names()
     if isinstance(transform, Projection):

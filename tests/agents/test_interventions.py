@@ -258,3 +258,18 @@ def test_steer_orders_by_actions_and_removes_dropped(wine_profile: Any) -> None:
     assert steered[0].factor == "train_fraction"
     assert items[0].key not in {i.key for i in steered}
     assert json.dumps([i.key for i in steered])  # all keys are plain strings
+
+
+def test_a_feature_question_tests_each_candidate_transform_with_and_without(
+    wine_profile: Any,
+) -> None:
+    from automl_backend import candidate_features, load_dataset
+
+    candidates = candidate_features(load_dataset("sklearn:wine"), 2)
+    assert candidates
+    plan = _plan("effect", ("features",), ())
+    items = interventions(plan, wine_profile, feature_candidates=candidates)
+    first = items[0]
+    assert first.factor == "features" and first.control.features == []
+    assert first.treatment.features == [candidates[0]]
+    assert first.control.models == first.treatment.models  # only the transform differs

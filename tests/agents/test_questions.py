@@ -96,6 +96,7 @@ def test_kinds_and_factors_are_the_closed_lists() -> None:
         "train_fraction",
         "search_region",
         "ensembling",
+        "features",
     )
 
 
