@@ -289,7 +289,10 @@ def interventions(
     ]
     first: list[list[Intervention]] = []
     if plan.question == "constrained":
+        # The family factor of a constrained question is "a smaller family, not worse":
+        # the same arms with a "better" claim would answer another question.
         first.append(_constrained(plan))
+        by_factor.pop("family", None)
     first += [by_factor.pop(f) for f in plan.factors if f in by_factor]
     ordered = _interleave(first) + _interleave(list(by_factor.values()))
     seen: set[str] = set()

@@ -91,8 +91,11 @@ def test_a_constrained_question_compares_smaller_models_not_worse_within_toleran
     wine_profile: Any,
 ) -> None:
     plan = _plan("constrained", ("family",), (), tolerance_points=1.0, secondary="model_size")
-    first = interventions(plan, wine_profile)[0]
+    items = interventions(plan, wine_profile)
+    first = items[0]
     assert first.key.startswith("smaller:hist_gradient_boosting->")
+    family = [i for i in items if i.factor == "family"]
+    assert family and all(i.direction == "not_worse" for i in family)
     assert first.direction == "not_worse" and first.secondary == "model_size"
     assert first.prediction().min_effect_points == 1.0
 
