@@ -310,8 +310,10 @@ class ResearchRun:
         wall-clock ceiling for the session (``agents._clock``).
         """
         with self.lock():
+            self._check_intact()
             clock = self._clock()
-            tools.clock = clock
+            if hasattr(tools, "clock"):
+                tools.clock = clock
             yield from self._advance(ClockedLLM(llm, clock), tools)
 
     def _clock(self) -> RunClock:

@@ -113,18 +113,20 @@ def linear_separable(seed: int) -> pd.DataFrame:
 
 
 def linear_noisy_dims(seed: int) -> pd.DataFrame:
-    """A linear class in 4 of 20 features, 300 rows: logistic regression beats trees."""
+    """A linear class in 4 of 20 features, 800 rows: logistic regression beats trees by
+    about 5 points (at 300 rows the intervals were wider than that)."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(300, 20))
+    X = rng.normal(size=(800, 20))
     y = (X[:, 0] + X[:, 1] - X[:, 2] + 0.5 * X[:, 3] > 0).astype(int)
     return _frame(X, y)
 
 
 def steep_curve(seed: int) -> pd.DataFrame:
-    """A sine boundary learned from few rows: doubling the data clearly helps."""
+    """A 4 x 4 checkerboard from 500 rows: half the training rows miss cells, so doubling
+    the data clearly helps (about +20 points for boosted trees)."""
     rng = np.random.default_rng(seed)
-    X = rng.uniform(-3, 3, size=(400, 4))
-    y = (np.sin(2.0 * X[:, 0]) * 1.5 + np.cos(1.5 * X[:, 1]) > X[:, 2] * 0.3).astype(int)
+    X = rng.uniform(0.0, 4.0, size=(500, 2))
+    y = ((np.floor(X[:, 0]) + np.floor(X[:, 1])) % 2).astype(int)
     return _frame(X, y)
 
 
