@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -19,48 +17,14 @@ from agents import (
     HumanHypothesis,
     ResearchRun,
     ReviewDecisions,
-    RunContext,
 )
 from agents._human import check_compute, check_decisions
 from automl_backend import parse_spec
 from cosci._review_web import check_form_decisions
 
-COSCI = Path(sys.executable).with_name("cosci")
-UNREACHABLE_LLM = {
-    "COSCI_LLM_BASE_URL": "http://127.0.0.1:9/v1",
-    "COSCI_LLM_MODEL": "none",
-    "COSCI_LLM_MAX_RETRIES": "0",
-    "OMP_NUM_THREADS": "1",
-}
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+OneErrorLine = Callable[[subprocess.CompletedProcess[str]], str]
 GREEDY = {"models": [{"family": "knn"}], "budget": {"n_jobs": 256, "threads_per_trial": 256}}
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_faults_bounds_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(COSCI), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **UNREACHABLE_LLM},
-        check=False,
-    )
-
-
-def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
 
 
 # ---------------------------------------------------------------- cosci run time budgets
@@ -70,34 +34,17 @@ def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
     ("option", "value"),
     [("--time-budget", "1e15"), ("--time-budget", "inf"), ("--experiment-budget", "1e15")],
 )
-def test_run_time_budgets_are_capped_at_a_week(tmp_path: Path, option: str, value: str) -> None:
+def test_run_time_budgets_are_capped_at_a_week(
+    tmp_path: Path, option: str, value: str, cli: Cli, one_error_line: OneErrorLine
+) -> None:
     out = tmp_path / "run"
     args = ["run", "Which family wins?", "--data", "sklearn:iris", option, value]
-    line = _one_error_line(_cli(*args, "--out", str(out)))
+    line = one_error_line(cli(*args, "--out", str(out)))
     assert option in line and "at most 604800 (7 days)" in line
     assert not out.exists()
 
 
 # ---------------------------------------------------------------- edited specs
-
-
-@pytest.fixture(scope="module")
-def paused_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run paused for review (scripted fake LLM, tiny budgets)."""
-    fakes = _fakes()
-    context = RunContext(
-        rounds=1,
-        hypotheses_per_round=2,
-        children_per_round=0,
-        trials_per_experiment=2,
-        experiment_time_s=60,
-        time_budget_s=None,
-        folds=3,
-    )
-    run_dir = tmp_path_factory.mktemp("paused") / "run"
-    run = fakes.start_run(run_dir, fakes.ScriptedFakeLLM(["knn", "extra_trees"]), context)
-    assert run.pending_review() is not None
-    return run_dir
 
 
 @pytest.fixture
@@ -141,10 +88,12 @@ def test_an_edit_asking_for_256_by_256_threads_is_refused(paused: ResearchRun) -
             check_form_decisions(decisions, state, waiting)
 
 
-def test_cosci_review_refuses_the_edit_in_one_line(paused: ResearchRun, tmp_path: Path) -> None:
+def test_cosci_review_refuses_the_edit_in_one_line(
+    paused: ResearchRun, tmp_path: Path, cli: Cli, one_error_line: OneErrorLine
+) -> None:
     spec_file = tmp_path / "greedy.json"
     spec_file.write_text(json.dumps(GREEDY), encoding="utf-8")
     hid = paused.pending_review().hypothesis_ids[0]  # type: ignore[union-attr]
-    line = _one_error_line(_cli("review", str(paused.dir), "--edit-spec", f"{hid}={spec_file}"))
+    line = one_error_line(cli("review", str(paused.dir), "--edit-spec", f"{hid}={spec_file}"))
     assert "65536 threads" in line and "cores" in line
     assert not paused.pending_decisions.exists()

@@ -8,47 +8,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from agents import CoScientistError, ResearchRun, RunConfig, RunContext, open_checkpointer
+from agents import CoScientistError, ResearchRun, open_checkpointer
 
-COSCI = Path(sys.executable).with_name("cosci")
-UNREACHABLE_LLM = {
-    "COSCI_LLM_BASE_URL": "http://127.0.0.1:9/v1",
-    "COSCI_LLM_MODEL": "none",
-    "COSCI_LLM_MAX_RETRIES": "0",
-    "OMP_NUM_THREADS": "1",
-}
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+OneErrorLine = Callable[[subprocess.CompletedProcess[str]], str]
 CALL = '{"v":1,"prompt_hash":"abc","role":"supervisor","text":"{}","error":null}\n'
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(COSCI), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **UNREACHABLE_LLM},
-        check=False,
-    )
-
-
-def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> ResearchRun:
-    config = RunConfig(goal="Which family wins?", data="sklearn:iris", context=RunContext())
-    return ResearchRun.create(tmp_path / "run", config)
 
 
 def _with_calls(run: ResearchRun) -> None:
@@ -93,16 +61,20 @@ def test_a_brand_new_run_is_not_damaged(run: ResearchRun) -> None:
     assert run.state() == {}
 
 
-def test_resume_without_checkpoints_stops_and_keeps_the_call_log(run: ResearchRun) -> None:
+def test_resume_without_checkpoints_stops_and_keeps_the_call_log(
+    run: ResearchRun, cli: Cli, one_error_line: OneErrorLine
+) -> None:
     _with_calls(run)
-    line = _one_error_line(_cli("resume", str(run.dir)))
+    line = one_error_line(cli("resume", str(run.dir)))
     assert "damaged" in line and "checkpoints.sqlite is missing" in line
     assert run.llm_log.read_text(encoding="utf-8") == CALL, "a second session was appended"
 
 
 @pytest.mark.parametrize("command", ["resume", "show"])
-def test_garbage_checkpoints_are_one_line(run: ResearchRun, command: str) -> None:
+def test_garbage_checkpoints_are_one_line(
+    run: ResearchRun, command: str, cli: Cli, one_error_line: OneErrorLine
+) -> None:
     _with_calls(run)
     run.checkpoints.write_bytes(os.urandom(64) + b"not a database " * 300)
-    line = _one_error_line(_cli(command, str(run.dir)))
+    line = one_error_line(cli(command, str(run.dir)))
     assert "checkpoints" in line and "damaged" in line and str(run.checkpoints) in line

@@ -9,42 +9,26 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from agents import ResearchRun, RunConfig, RunContext
 
-COSCI = Path(sys.executable).with_name("cosci")
 TMPFS_SIZE = "16m"
 """Room for a finished tiny co-scientist run (about 7 MB) before the filler goes in."""
 
 Fill = Callable[[int], None]
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(COSCI), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-        check=False,
-    )
-
-
-def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 2, (done.returncode, done.stderr[-3000:], done.stdout[-3000:])
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr[-3000:]
-    return lines[0]
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+OneErrorLine = Callable[[subprocess.CompletedProcess[str]], str]
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+"""The environment laid over this one for `cosci` (the configured LLM is left alone)."""
 
 
 @pytest.fixture
@@ -88,37 +72,24 @@ def full_disk(tmp_path: Path) -> Iterator[tuple[Path, Fill]]:
 
 @pytest.mark.parametrize("free_kib", [0, 100])
 def test_automl_on_a_full_disk_is_one_error_line(
-    full_disk: tuple[Path, Fill], free_kib: int
+    full_disk: tuple[Path, Fill], free_kib: int, cli: Cli, one_error_line: OneErrorLine
 ) -> None:
     disk, fill = full_disk
     fill(free_kib)
-    line = _one_error_line(
-        _cli("automl", "--data", "sklearn:iris", "--time-budget", "5", "--out", str(disk / "o"))
-    )
-    assert "disk is full" in line
+    args = ["automl", "--data", "sklearn:iris", "--time-budget", "5", "--out", str(disk / "o")]
+    line = one_error_line(cli(*args, env=ONE_THREAD))
+    assert line.startswith("error: ") and "disk is full" in line
 
 
 # ---------------------------------------------------------------- co-scientist report
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def finished_run(
+    tmp_path_factory: pytest.TempPathFactory, fakes: ModuleType, tiny_context: RunContext
+) -> Path:
     """A finished tiny run (scripted fake LLM) whose report was never written."""
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_faults_disk_fakes", path)
-    assert spec is not None and spec.loader is not None
-    fakes = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fakes)
-    context = RunContext(
-        rounds=1,
-        hypotheses_per_round=2,
-        children_per_round=0,
-        trials_per_experiment=2,
-        experiment_time_s=60,
-        time_budget_s=None,
-        folds=3,
-        auto_approve=True,
-    )
+    context = tiny_context.model_copy(update={"auto_approve": True})
     config = RunConfig(
         goal="Which model family predicts the target best?",
         data="sklearn:breast_cancer",
@@ -145,7 +116,10 @@ def _digests(run_dir: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_report_that_cannot_be_written_loses_nothing_and_is_written_later(
-    full_disk: tuple[Path, Fill], finished_run: Path
+    full_disk: tuple[Path, Fill],
+    finished_run: Path,
+    cli: Cli,
+    one_error_line: OneErrorLine,
 ) -> None:
     disk, fill = full_disk
     run_dir = disk / "run"
@@ -153,13 +127,13 @@ def test_a_report_that_cannot_be_written_loses_nothing_and_is_written_later(
     finished = _digests(run_dir)
     fill(64)
 
-    line = _one_error_line(_cli("resume", str(run_dir)))
-    assert "disk is full" in line and "cosci resume" in line
+    line = one_error_line(cli("resume", str(run_dir), env=ONE_THREAD))
+    assert line.startswith("error: ") and "disk is full" in line and "cosci resume" in line
     assert _digests(run_dir) == finished
 
     (disk / "filler").unlink()  # space is freed: the report is written now
     assert ResearchRun.open(run_dir).status() == "finished"
-    done = _cli("resume", str(run_dir))
+    done = cli("resume", str(run_dir), env=ONE_THREAD)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (run_dir / "report.md").is_file() and (run_dir / "best_model").is_dir()
     assert _digests(run_dir) == finished

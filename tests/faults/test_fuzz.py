@@ -6,11 +6,11 @@ with ``user_facing = True``), never another exception: a traceback means a bug.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import string
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -219,23 +219,11 @@ def test_csv_files_of_any_text_give_a_dataset_or_a_data_error(
 
 
 @pytest.fixture(scope="module")
-def paused(tmp_path_factory: pytest.TempPathFactory) -> ResearchRun:
+def paused(
+    tmp_path_factory: pytest.TempPathFactory, fakes: ModuleType, tiny_context: RunContext
+) -> ResearchRun:
     """A run paused for review of two proposals (scripted fake LLM, no compute)."""
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    module_spec = importlib.util.spec_from_file_location("cosci_faults_fuzz_fakes", path)
-    assert module_spec is not None and module_spec.loader is not None
-    fakes = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(fakes)
-    context = RunContext(
-        rounds=1,
-        hypotheses_per_round=2,
-        children_per_round=0,
-        trials_per_experiment=2,
-        experiment_time_s=30,
-        time_budget_s=None,
-        folds=3,
-        auto_approve=False,
-    )
+    context = tiny_context.model_copy(update={"experiment_time_s": 30})
     run_dir = tmp_path_factory.mktemp("review") / "run"
     run = fakes.start_run(run_dir, fakes.ScriptedFakeLLM(["knn", "extra_trees"]), context)
     assert run.pending_review() is not None

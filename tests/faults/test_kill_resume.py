@@ -10,7 +10,6 @@ replay of the same call log (no time rule binds: ``time_budget_s=None``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
@@ -20,6 +19,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -31,16 +31,6 @@ COSCI = Path(sys.executable).with_name("cosci")
 SEEDS = range(5)
 KILL_POINTS = ("llm_call", "experiment", "checkpoint", "delay")
 """What seed ``s`` waits for before the kill: ``KILL_POINTS[s % 4]``."""
-CONTEXT = RunContext(
-    rounds=1,
-    hypotheses_per_round=2,
-    children_per_round=0,
-    trials_per_experiment=2,
-    experiment_time_s=60,
-    time_budget_s=None,
-    folds=3,
-    auto_approve=True,
-)
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -52,15 +42,6 @@ def _env(home: Path) -> dict[str, str]:
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
-
-
-def _fake_llm() -> Any:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_faults_kill_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ScriptedFakeLLM(["logistic", "knn", "random_forest"])
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -84,18 +65,21 @@ def _ranking(run_dir: Path) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reference(
+    tmp_path_factory: pytest.TempPathFactory, fakes: ModuleType, tiny_context: RunContext
+) -> Path:
     """An uninterrupted run with the scripted fake LLM, recorded to its call log."""
     run_dir = tmp_path_factory.mktemp("kill") / "reference"
     config = RunConfig(
         goal="Which model family predicts the target best?",
         data="sklearn:breast_cancer",
-        context=CONTEXT,
+        context=tiny_context.model_copy(update={"auto_approve": True}),
         use_memory=False,
     )
     run = ResearchRun.create(run_dir, config)
     # The default sentence embedder, as `cosci run` uses: the replays must dedup alike.
-    for _ in run.advance(RecordingLLM(_fake_llm(), run.llm_log), run.toolbox(None)):
+    llm = fakes.ScriptedFakeLLM(["logistic", "knn", "random_forest"])
+    for _ in run.advance(RecordingLLM(llm, run.llm_log), run.toolbox(None)):
         pass
     assert run.status() == "finished"
     return run_dir
@@ -265,7 +249,7 @@ def test_a_shared_control_arm_that_finished_before_the_kill_is_not_run_again(
 
 
 def test_a_kill_after_a_step_wrote_but_before_it_was_checkpointed_resumes(
-    tmp_path: Path,
+    tmp_path: Path, fakes: ModuleType, tiny_context: RunContext
 ) -> None:
     """The state a kill leaves between a node's writes and the step's checkpoint: the
     writes are saved, the next checkpoint is not, so LangGraph shows no `next` node.
@@ -274,13 +258,9 @@ def test_a_kill_after_a_step_wrote_but_before_it_was_checkpointed_resumes(
 
     from agents._checkpoint import open_checkpointer
 
-    fakes_path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_faults_kill_fakes2", fakes_path)
-    assert spec is not None and spec.loader is not None
-    fakes = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fakes)
-    context = CONTEXT.model_copy(update={"auto_approve": False})
-    run = fakes.start_run(tmp_path / "run", fakes.ScriptedFakeLLM(["logistic", "knn"]), context)
+    run = fakes.start_run(
+        tmp_path / "run", fakes.ScriptedFakeLLM(["logistic", "knn"]), tiny_context
+    )
     assert run.status() == "waiting_for_review"
 
     with open_checkpointer(run.checkpoints) as saver:

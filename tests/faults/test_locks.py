@@ -9,21 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from agents import CoScientistError, ResearchRun, ReviewDecisions, RunConfig, RunContext
+from agents import CoScientistError, ResearchRun, ReviewDecisions
 
-COSCI = Path(sys.executable).with_name("cosci")
-# If a command went ahead instead of stopping, it must fail fast: no model, no retries.
-UNREACHABLE_LLM = {
-    "COSCI_LLM_BASE_URL": "http://127.0.0.1:9/v1",
-    "COSCI_LLM_MODEL": "none",
-    "COSCI_LLM_MAX_RETRIES": "0",
-    "OMP_NUM_THREADS": "1",
-}
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+OneErrorLine = Callable[[subprocess.CompletedProcess[str]], str]
 HOLD = """
 import sys
 from pathlib import Path
@@ -34,23 +27,6 @@ with run.lock():
     print("locked", flush=True)
     sys.stdin.readline()
 """
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(COSCI), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **UNREACHABLE_LLM},
-        check=False,
-    )
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> ResearchRun:
-    config = RunConfig(goal="Which family wins?", data="sklearn:iris", context=RunContext())
-    return ResearchRun.create(tmp_path / "run", config)
 
 
 @pytest.fixture
@@ -73,20 +49,16 @@ def holder(run: ResearchRun) -> Iterator[subprocess.Popen[str]]:
     child.wait(timeout=30)
 
 
-def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
-
-
 @pytest.mark.parametrize("command", [["resume"], ["review", "--approve-all"]])
 def test_a_second_process_is_refused_with_the_holders_pid(
-    run: ResearchRun, holder: subprocess.Popen[str], command: list[str]
+    run: ResearchRun,
+    holder: subprocess.Popen[str],
+    command: list[str],
+    cli: Cli,
+    one_error_line: OneErrorLine,
 ) -> None:
     calls_before = run.llm_log.exists()
-    line = _one_error_line(_cli(command[0], str(run.dir), *command[1:]))
+    line = one_error_line(cli(command[0], str(run.dir), *command[1:]))
     assert "in use by another cosci process" in line and f"PID {holder.pid}" in line
     # It stopped before writing anything.
     assert run.llm_log.exists() == calls_before

@@ -7,59 +7,23 @@ the error and what the person typed, instead of dropping the connection).
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from urllib.parse import urlencode
 
 import pytest
 
-from agents import ResearchRun, RunContext
+from agents import ResearchRun
 from automl_backend import load_dataset, parse_spec, run_spec
 from cosci._review_web import ReviewSession
 
-COSCI = Path(sys.executable).with_name("cosci")
-UNREACHABLE_LLM = {
-    "COSCI_LLM_BASE_URL": "http://127.0.0.1:9/v1",
-    "COSCI_LLM_MODEL": "none",
-    "COSCI_LLM_MAX_RETRIES": "0",
-    "OMP_NUM_THREADS": "1",
-}
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+OneErrorLine = Callable[[subprocess.CompletedProcess[str]], str]
 DEEP = 200_000
 DEEP_FORM = 100_000
 """Deep enough for any parser, and still under the review server's 1 MiB body limit."""
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_faults_one_line_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(COSCI), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **UNREACHABLE_LLM},
-        check=False,
-    )
-
-
-def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
-    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
 
 
 # ---------------------------------------------------------------- unwritable --out
@@ -73,28 +37,32 @@ def a_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_automl_with_an_unwritable_out(a_file: Path) -> None:
-    line = _one_error_line(
-        _cli("automl", "--data", "sklearn:iris", "--trials", "2", "--out", str(a_file / "run"))
+def test_automl_with_an_unwritable_out(
+    a_file: Path, cli: Cli, one_error_line: OneErrorLine
+) -> None:
+    line = one_error_line(
+        cli("automl", "--data", "sklearn:iris", "--trials", "2", "--out", str(a_file / "run"))
     )
     assert "--out" in line and str(a_file) in line
 
 
-def test_run_with_an_unwritable_out(a_file: Path) -> None:
-    line = _one_error_line(
-        _cli("run", "Which family wins?", "--data", "sklearn:iris", "--out", str(a_file / "run"))
+def test_run_with_an_unwritable_out(a_file: Path, cli: Cli, one_error_line: OneErrorLine) -> None:
+    line = one_error_line(
+        cli("run", "Which family wins?", "--data", "sklearn:iris", "--out", str(a_file / "run"))
     )
     assert "cannot create run directory" in line and str(a_file) in line
 
 
-def test_predict_with_an_unwritable_out(a_file: Path, tmp_path: Path) -> None:
+def test_predict_with_an_unwritable_out(
+    a_file: Path, tmp_path: Path, cli: Cli, one_error_line: OneErrorLine
+) -> None:
     dataset = load_dataset("sklearn:iris")
     spec = parse_spec({"models": [{"family": "logistic"}], "budget": {"n_trials": 1}})
     run_spec(spec, dataset, out_dir=tmp_path / "model")
     rows = tmp_path / "rows.csv"
     dataset.X.head(5).to_csv(rows, index=False)
-    line = _one_error_line(
-        _cli(
+    line = one_error_line(
+        cli(
             "predict",
             "--model",
             str(tmp_path / "model"),
@@ -118,10 +86,12 @@ def test_predict_with_an_unwritable_out(a_file: Path, tmp_path: Path) -> None:
         ("deep.yaml", "[" * DEEP + "]" * DEEP),
     ],
 )
-def test_spec_validate_of_a_deeply_nested_file(tmp_path: Path, name: str, text: str) -> None:
+def test_spec_validate_of_a_deeply_nested_file(
+    tmp_path: Path, name: str, text: str, cli: Cli, one_error_line: OneErrorLine
+) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    line = _one_error_line(_cli("spec", "validate", str(path)))
+    line = one_error_line(cli("spec", "validate", str(path)))
     assert "nested too deeply" in line and str(path) in line
 
 
@@ -136,36 +106,17 @@ def test_spec_validate_of_a_deeply_nested_file(tmp_path: Path, name: str, text: 
     ],
 )
 def test_run_settings_that_do_not_validate_are_one_line(
-    tmp_path: Path, args: list[str], message: str
+    tmp_path: Path, args: list[str], message: str, cli: Cli, one_error_line: OneErrorLine
 ) -> None:
     out = tmp_path / "run"
-    line = _one_error_line(
-        _cli("run", "Which family wins?", "--data", "sklearn:iris", *args, "--out", str(out))
+    line = one_error_line(
+        cli("run", "Which family wins?", "--data", "sklearn:iris", *args, "--out", str(out))
     )
     assert message in line and "pydantic" not in line
     assert not out.exists()
 
 
 # ---------------------------------------------------------------- the review page
-
-
-@pytest.fixture(scope="module")
-def paused_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run paused for review (scripted fake LLM, tiny budgets)."""
-    fakes = _fakes()
-    context = RunContext(
-        rounds=1,
-        hypotheses_per_round=2,
-        children_per_round=0,
-        trials_per_experiment=2,
-        experiment_time_s=60,
-        time_budget_s=None,
-        folds=3,
-    )
-    run_dir = tmp_path_factory.mktemp("paused") / "run"
-    run = fakes.start_run(run_dir, fakes.ScriptedFakeLLM(["knn", "extra_trees"]), context)
-    assert run.pending_review() is not None
-    return run_dir
 
 
 @pytest.fixture
