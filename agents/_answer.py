@@ -217,12 +217,16 @@ def _constrained_answer(plan: ResearchPlan, rows: list[EvidenceRow]) -> dict[str
         pick = min(sized, key=lambda r: r.treatment_size_kb or 0.0) if sized else within[0]
         size = f", {pick.treatment_size_kb:.1f} KB," if pick.treatment_size_kb else ""
         ref = f", {pick.control_size_kb:.1f} KB" if pick.control_size_kb else ""
-        gap = -pick.effect_points
+        relation = (
+            f"scores as well as {pick.control}{ref}"
+            if pick.effect_points >= 0
+            else f"is within {-pick.effect_points:.1f} points of {pick.control}{ref}"
+        )
         return {
             "outcome": "answered",
             "smallest": pick.treatment,
-            "sentence": f"{pick.treatment}{size} is within {gap:.1f} points of {pick.control}"
-            f"{ref} (effect {pick.effect_text()}; tolerance {tolerance:g} points).",
+            "sentence": f"{pick.treatment}{size} {relation} (effect {pick.effect_text()}; "
+            f"tolerance {tolerance:g} points).",
         }
     refuted = [r for r in rows if r.verdict == "refuted"]
     if rows and len(refuted) == len(rows):

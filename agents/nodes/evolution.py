@@ -114,6 +114,7 @@ def make_child(
         prediction = Prediction(
             direction=direction, min_effect_points=points, control=control_label
         )
+        label = label[0].upper() + label[1:]
         if direction == "better":
             statement = (
                 f"{label} beats {control_label} by at least {points:g} points of {plan.metric}."
