@@ -203,6 +203,23 @@ def reflect(
     }
 
 
+def reproduces_control(h: Hypothesis, result: Any, control: Any) -> bool:
+    """Whether the treatment's best trial is the control's own: the same configuration
+    (family, hyperparameters, preprocessing) on the same data handling. Arms that differ
+    in what a configuration does not hold (feature transforms, the training share) fit
+    different models from the same configuration, so equal configurations there are no
+    reproduction."""
+    if result.best_config is None or result.best_config != control.best_config:
+        return False
+    if h.control is None:
+        return True
+    treatment, baseline = h.experiment, h.control
+    return (
+        treatment.features == baseline.features
+        and treatment.cv.train_fraction == baseline.cv.train_fraction
+    )
+
+
 def observe(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """After the experiments: the paired effect of each hypothesis and its verdict."""
     plan = state["plan"]
@@ -220,9 +237,7 @@ def observe(state: ResearchState, runtime: Runtime[RunContext]) -> dict[str, Any
         elif control is None:
             verdict, text = "inconclusive", "no control arm was measured; no effect to report"
         else:
-            reproduced = (
-                result.best_config is not None and result.best_config == control.best_config
-            )
+            reproduced = reproduces_control(h, result, control)
             try:
                 effect = measure_effect(
                     result.fold_scores,

@@ -118,3 +118,35 @@ def test_a_child_repeating_an_existing_arm_is_rejected_before_compute() -> None:
             spec_signature(parent.experiment),
             spec_signature(narrowed),
         }
+
+
+def test_equal_configurations_on_different_data_handling_are_no_reproduction() -> None:
+    """A feature transform or a training share is not part of a trial's configuration:
+    the same configuration there fits a different model, and its effect counts."""
+    plan = _plan()
+    control_spec = build_spec(plan, ["logistic"], name="H1-control")
+    data = control_spec.model_dump(mode="json")
+    data["cv"]["train_fraction"] = 0.5
+    from automl_backend import parse_spec
+
+    half = parse_spec(data)
+    same = TrialConfig(family="logistic", params={"C": 1.0})
+    h = Hypothesis(
+        id="H1",
+        round=1,
+        origin="generation",
+        statement="s",
+        factor="train_fraction",
+        treatment_label="all rows",
+        control_label="half the rows",
+        prediction=Prediction(direction="better", min_effect_points=1.0, control="c"),
+        experiment=control_spec.model_copy(update={"name": "H1"}),
+        control=half,
+        status="tested",
+        result=_result(same, [0.95, 0.96, 0.97]),
+        control_result=_result(same, [0.85, 0.86, 0.84]),
+    )
+    state: dict[str, Any] = {"plan": plan, "hypotheses": {"H1": h}, "reviews": []}
+    judged = reflection.observe(state, SimpleNamespace(context=None))["hypotheses"]["H1"]  # type: ignore[arg-type]
+    assert not judged.effect.reproduced and judged.effect.points > 9
+    assert judged.verdict == "confirmed"
