@@ -258,8 +258,7 @@ def _why_answer(plan: ResearchPlan, rows: list[EvidenceRow]) -> dict[str, Any]:
             f"{_factor_words(r.factor)} {r.effect_text()}" for r in strongest
         ) + "."  # fmt: skip
     if not curve:
-        inner = _effect_answer(plan, rows)
-        return inner
+        return _effect_answer(plan, rows)
     r = _strongest(curve)
     if r.difference == "better":
         return {

@@ -226,10 +226,15 @@ def build_results(run: ResearchRun) -> RunResults:
     ranking = rank_hypotheses(state)
     best = next((r.id for r in ranking if r.status == "tested"), None)
     hypotheses = sorted(state.get("hypotheses", {}).values(), key=lambda h: int(h.id[1:]))
-    experiment_s = sum(h.result.fit_time_s for h in hypotheses if h.result is not None)
-    experiment_s += sum(
-        h.control_result.fit_time_s for h in hypotheses if h.control_result is not None
-    )
+    # An arm shared by several hypotheses (one control, or a parent's treatment reused as
+    # its child's control) ran once: count each run directory once.
+    arms = {
+        str(r.run_dir or f"{h.id}-{name}"): r.fit_time_s
+        for h in hypotheses
+        for name, r in (("treatment", h.result), ("control", h.control_result))
+        if r is not None
+    }
+    experiment_s = sum(arms.values())
     plan = state.get("plan")
     holdout = state.get("holdout_scores", {})
     matches = state.get("matches", [])

@@ -152,9 +152,8 @@ def generate(
     guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
     similar = tools.similar_runs(state["profile"], ctx.warm_start_configs)
     reviews = state.get("meta_reviews", [])
-    features = tools.feature_candidates() if hasattr(tools, "feature_candidates") else []
     candidates = steer(
-        interventions(plan, state["profile"], feature_candidates=features),
+        interventions(plan, state["profile"], feature_candidates=tools.feature_candidates()),
         reviews[-1] if reviews else None,
     )
     new: dict[str, Hypothesis] = {}

@@ -137,6 +137,9 @@ class _StubTools:
     def similar_runs(self, profile: Any, k: int) -> list[Any]:
         return []
 
+    def feature_candidates(self) -> list[Any]:
+        return []
+
 
 class _CapturingLLM:
     """FOR TESTS ONLY: wraps the scripted fake and keeps every generation prompt."""
