@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 from automl_backend.lazy import lazy_exports
 from automl_backend.nas._errors import NASError
 from automl_backend.nas._result import NASResult, TrialRecord
-from automl_backend.nas._spec import CellSpace, MLPSpace, NASSpec, load_space, parse_nas_spec
+from automl_backend.nas._spec import (
+    AugmentPolicy,
+    CellSpace,
+    MLPSpace,
+    NASSpec,
+    load_space,
+    parse_nas_spec,
+)
 
 if TYPE_CHECKING:
     from automl_backend.nas._adapter import nas_features
@@ -32,6 +39,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AugmentPolicy",
     "CellSpace",
     "Evaluation",
     "MLPSpace",

@@ -7,6 +7,7 @@ import time
 
 import torch
 
+from automl_backend.nas._augment import batch_augmentation
 from automl_backend.nas._models import build_model, inherit_weights
 from automl_backend.nas._space import Architecture
 from automl_backend.nas._strategy import Evaluation, Proposal
@@ -61,6 +62,9 @@ class Evaluator:
                 batch_size=arch["batch_size"],
                 seed=self.seed + trial,
                 deadline=self.deadline,
+                augment=batch_augmentation(
+                    arch, self.input_shape, self.n_classes, seed=self.seed + trial
+                ),
             )
             epochs, complete = result.epochs, not result.cut_by_deadline
         elif proposal.init_state is not None:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from automl_backend._progress import ProgressCallback, ProgressEvent
+from automl_backend.nas._augment import batch_augmentation
 from automl_backend.nas._errors import NASError
 from automl_backend.nas._evaluate import Evaluator
 from automl_backend.nas._models import build_model, inherit_weights
@@ -259,6 +260,7 @@ class SearchSession:
             fit_to_deadline=True,
             min_epochs=1,
             on_epoch=lambda e, _l: self._progress("final", outcome.trials, f"final epoch {e}"),
+            augment=batch_augmentation(arch, self.input_shape, self.n_classes, seed=spec.seed),
         )
         cpu_net = network if self.device.type == "cpu" else copy.deepcopy(network).cpu()
         return FinalModel(

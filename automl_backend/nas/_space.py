@@ -45,6 +45,8 @@ def _mlp_decisions(cfg: MLPSpace) -> list[Decision]:
         Decision("dropout", tuple(cfg.dropouts)),
         Decision("residual", tuple(cfg.residual)),
     ]
+    if cfg.mixup_alphas != [0.0]:  # the default leaves the genome as it always was
+        out.append(Decision("mixup", tuple(cfg.mixup_alphas)))
     return out + _training_decisions(cfg)
 
 
@@ -58,6 +60,11 @@ def _cnn_decisions(cfg: CellSpace) -> list[Decision]:
         Decision("channels", tuple(cfg.channels)),
         Decision("normal_cells", tuple(cfg.normal_cells)),
     ]
+    if cfg.augment is not None:
+        out += [
+            Decision("augment_n", tuple(cfg.augment.n_ops)),
+            Decision("augment_m", tuple(cfg.augment.magnitudes)),
+        ]
     return out + _training_decisions(cfg)
 
 
@@ -118,6 +125,9 @@ class SearchSpace:
                 if not (d.name.startswith("width_") and int(d.name[6:]) >= depth)
                 and not (d.name == "residual" and depth == 1)
             }
+        # No augmentation operation, no magnitude to choose.
+        if "augment_n" in self.index and self.value(genome, "augment_n") == 0:
+            return set(range(len(self.decisions))) - {self.index["augment_m"]}
         return set(range(len(self.decisions)))
 
     def canonical(self, genome: Genome) -> Genome:
@@ -138,6 +148,7 @@ class SearchSpace:
         common = {"lr": v("lr"), "weight_decay": v("weight_decay"), "batch_size": v("batch_size")}
         if isinstance(self.config, MLPSpace):
             depth = v("depth")
+            mixup = {"mixup_alpha": v("mixup")} if "mixup" in self.index else {}
             return {
                 "kind": "mlp",
                 "depth": depth,
@@ -146,6 +157,7 @@ class SearchSpace:
                 "norm": v("norm"),
                 "dropout": v("dropout"),
                 "residual": v("residual"),
+                **mixup,
                 **common,
             }
         n_edges = len(cell_edges(self.config.nodes))
@@ -158,8 +170,19 @@ class SearchSpace:
             "reduce": reduce,
             "channels": v("channels"),
             "normal_cells": v("normal_cells"),
+            **self._augment_arch(g),
             **common,
         }
+
+    def _augment_arch(self, genome: Genome) -> Architecture:
+        """{"augment": {"ops", "n", "m"}} when the space searches a policy (None for N = 0)."""
+        policy = getattr(self.config, "augment", None)
+        if policy is None:
+            return {}
+        n = self.value(genome, "augment_n")
+        if n == 0:
+            return {"augment": None}
+        return {"augment": {"ops": list(policy.ops), "n": n, "m": self.value(genome, "augment_m")}}
 
     def from_arch(self, arch: Architecture) -> Genome:
         """Inverse of ``to_arch`` (used to put DARTS' discretised cells back in the space)."""
@@ -171,10 +194,17 @@ class SearchSpace:
         if arch["kind"] == "mlp":
             values |= {k: arch[k] for k in ("depth", "activation", "norm", "dropout", "residual")}
             values |= {f"width_{i}": w for i, w in enumerate(arch["widths"])}
+            if "mixup_alpha" in arch:
+                values["mixup"] = arch["mixup_alpha"]
         else:
             values |= {f"normal_{k}": op for k, op in enumerate(arch["normal"])}
             values |= {f"reduce_{k}": op for k, op in enumerate(arch["reduce"])}
             values |= {"channels": arch["channels"], "normal_cells": arch["normal_cells"]}
+            if "augment" in arch:
+                policy = arch["augment"] or {"n": 0}
+                values |= {"augment_n": policy["n"]} | (
+                    {"augment_m": policy["m"]} if "m" in policy else {}
+                )
         genome = [
             d.choices.index(values[d.name]) if d.name in values else 0 for d in self.decisions
         ]
@@ -226,6 +256,15 @@ class SearchSpace:
 def describe_arch(arch: Architecture) -> str:
     """A readable multi-line summary of an architecture."""
     train = f"lr={arch['lr']:g}, weight_decay={arch['weight_decay']:g}, batch={arch['batch_size']}"
+    if arch.get("mixup_alpha"):
+        train += f", mixup alpha={arch['mixup_alpha']:g}"
+    if "augment" in arch:
+        policy = arch["augment"]
+        train += (
+            f"\naugmentation: {policy['n']} of {', '.join(policy['ops'])} at magnitude {policy['m']}"
+            if policy
+            else "\naugmentation: none"
+        )
     if arch["kind"] == "mlp":
         layers = " -> ".join(str(w) for w in arch["widths"])
         return (

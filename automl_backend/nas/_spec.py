@@ -16,6 +16,7 @@ Norm = Literal["none", "batch", "layer"]
 CellOp = Literal["conv3x3", "conv5x5", "sep_conv3x3", "max_pool3x3", "avg_pool3x3", "skip", "zero"]
 Strategy = Literal["random", "evolution", "rl", "tpe", "hyperband", "spos", "darts", "nsga2"]
 Objective = Literal["accuracy", "latency", "params"]
+AugmentOp = Literal["shift", "rotate", "noise", "cutout"]
 
 CELL_OPS: tuple[str, ...] = (
     "conv3x3",
@@ -36,6 +37,11 @@ STRATEGIES: tuple[str, ...] = (
     "darts",
     "nsga2",
 )
+AUGMENT_OPS: tuple[str, ...] = ("shift", "rotate", "noise", "cutout")
+MAX_AUGMENT_OPS = 4
+"""Most operations one image gets per batch (RandAugment's N)."""
+MAX_MAGNITUDE = 10
+"""Magnitudes run 0 (no change) to 10 (the strongest setting of each operation)."""
 # Strategies that can trade accuracy against a second objective.
 MULTI_OBJECTIVE_STRATEGIES: tuple[str, ...] = ("nsga2", "random")
 
@@ -76,6 +82,51 @@ class _Space(BaseModel):
         return _choices(v, "batch_sizes", 8, 1024)
 
 
+class AugmentPolicy(BaseModel):
+    """RandAugment-style augmentation of the cnn space's training batches (Cubuk et al. 2020).
+
+    Each training image gets ``N`` operations drawn uniformly, with replacement, from
+    ``ops``, all at magnitude ``M`` (0-10); the search picks N from ``n_ops`` and M from
+    ``magnitudes`` like any other decision (N = 0: no augmentation). Validation, test
+    and prediction rows are never augmented.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    ops: list[AugmentOp] = list(AUGMENT_OPS)
+    """shift (up to a quarter of the side at M=10), rotate (up to 30 degrees), noise
+    (Gaussian, up to 0.5 standard deviations of the pixels), cutout (a zeroed square up
+    to half the side)."""
+    n_ops: list[int] = [0, 1, 2]
+    magnitudes: list[int] = [3, 6, 9]
+
+    @field_validator("ops")
+    @classmethod
+    def _ops(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError(
+                f"augment.ops needs at least one operation and no duplicates, got {v} "
+                f"(valid: {', '.join(AUGMENT_OPS)})"
+            )
+        return v
+
+    @field_validator("n_ops")
+    @classmethod
+    def _n_ops(cls, v: list[int]) -> list[int]:
+        return _choices(v, "augment.n_ops", 0, MAX_AUGMENT_OPS)
+
+    @field_validator("magnitudes")
+    @classmethod
+    def _magnitudes(cls, v: list[int]) -> list[int]:
+        return _choices(v, "augment.magnitudes", 0, MAX_MAGNITUDE)
+
+
+def _refuse_other_kind(data: object, field: str, hint: str) -> object:
+    if isinstance(data, dict) and field in data:
+        raise ValueError(hint)
+    return data
+
+
 class MLPSpace(_Space):
     """Chain-structured MLP for tabular data: one decision per list below."""
 
@@ -90,6 +141,23 @@ class MLPSpace(_Space):
     learning_rates: list[float] = [1e-3, 3e-3, 1e-2]
     weight_decays: list[float] = [0.0, 1e-4, 1e-3]
     batch_sizes: list[int] = [32, 64, 128]
+    mixup_alphas: list[float] = [0.0]
+    """Mixup strengths to search (Zhang et al. 2018: each training batch is blended with
+    a shuffled copy of itself, labels too, by a Beta(alpha, alpha) weight); 0 is off, and
+    the default [0.0] leaves mixup out of the space."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_augment(cls, data: object) -> object:
+        return _refuse_other_kind(
+            data, "augment", "augment (image augmentation) applies to the cnn space; "
+            "the mlp space has mixup_alphas",
+        )  # fmt: skip
+
+    @field_validator("mixup_alphas")
+    @classmethod
+    def _mixup(cls, v: list[float]) -> list[float]:
+        return _choices(v, "mixup_alphas", 0.0, 4.0)
 
     @field_validator("depths")
     @classmethod
@@ -134,6 +202,17 @@ class CellSpace(_Space):
     batch_sizes: list[int] = [64]
     max_skips: int = Field(default=2, ge=0, le=8)
     """DARTS collapse guard: most skip edges allowed in a discretised normal cell."""
+    augment: AugmentPolicy | None = None
+    """Searched augmentation of the training batches; None (the default) trains on the
+    images as they are."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_mixup(cls, data: object) -> object:
+        return _refuse_other_kind(
+            data, "mixup_alphas", "mixup_alphas applies to the mlp space; "
+            "the cnn space has augment (shift, rotate, noise, cutout)",
+        )  # fmt: skip
 
     @field_validator("operations")
     @classmethod

@@ -18,6 +18,8 @@ Forward = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 """How to run a model on a batch (one-shot supernets pass a sampled path here)."""
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """(logits, labels, row indices) -> loss; the indices let distillation look up soft labels."""
+Augment = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+"""(rows, labels) of a training batch -> (rows, targets) to learn from (``_augment.py``)."""
 
 
 def _plain_forward(model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
@@ -100,8 +102,13 @@ def train(
     forward: Forward = _plain_forward,
     loss_fn: LossFn = _cross_entropy,
     on_epoch: Callable[[int, float], None] | None = None,
+    augment: Augment | None = None,
 ) -> TrainResult:
     """AdamW with a cosine schedule over ``epochs``.
+
+    ``augment`` transforms each training batch before the forward pass (the targets it
+    returns, integer labels or class probabilities, go to ``loss_fn``); nothing else in
+    this module augments, so scoring always sees rows as they are.
 
     ``deadline`` (a ``time.monotonic()`` value) stops training mid-epoch. With
     ``fit_to_deadline`` the epoch count shrinks after each epoch so the schedule still
@@ -126,8 +133,11 @@ def train(
                 result.cut_by_deadline = True
                 break
             idx_dev = idx.to(device)
-            logits = forward(model, data.X[idx_dev])
-            loss = loss_fn(logits, data.y[idx_dev], idx_dev)
+            xb, yb = data.X[idx_dev], data.y[idx_dev]
+            if augment is not None:
+                xb, yb = augment(xb, yb)
+            logits = forward(model, xb)
+            loss = loss_fn(logits, yb, idx_dev)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from automl_backend.nas._augment import BatchAugment, batch_augmentation
 from automl_backend.nas._models import build_supernet
 from automl_backend.nas._space import Architecture, SearchSpace, cell_edges
 from automl_backend.nas._strategy import Evaluation, Proposal
@@ -79,6 +80,7 @@ class DARTS:
         self.guard_fired = False
         self.search_epochs = 0
         self.alphas: dict[str, torch.Tensor] = {}
+        self._augment: BatchAugment | None = None
         self._done = False
         self.notes: list[str] = []
 
@@ -116,6 +118,11 @@ class DARTS:
         )
         a_opt = torch.optim.Adam(
             list(self.alphas.values()), lr=self.arch_lr, betas=(0.5, 0.999), weight_decay=1e-3
+        )
+        # Only the weight steps see augmented rows: the architecture steps score the
+        # held-out half as it is, like a validation set.
+        self._augment = batch_augmentation(
+            template, self.ctx.input_shape, self.ctx.n_classes, seed=self.ctx.seed
         )
         deadline = self.ctx.share_of_remaining(self.search_share)
         total, start, epoch = self.ctx.max_epochs, time.monotonic(), 0
@@ -181,7 +188,10 @@ class DARTS:
             a_loss.backward()
             a_opt.step()
             mix = {c: F.softmax(a.detach(), dim=-1) for c, a in self.alphas.items()}
-            w_loss = F.cross_entropy(net(w_data.X[idx], weights=mix), w_data.y[idx])
+            xb, yb = w_data.X[idx], w_data.y[idx]
+            if self._augment is not None:
+                xb, yb = self._augment(xb, yb)
+            w_loss = F.cross_entropy(net(xb, weights=mix), yb)
             w_opt.zero_grad(set_to_none=True)
             w_loss.backward()
             w_opt.step()

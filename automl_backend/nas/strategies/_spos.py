@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from automl_backend.nas._augment import batch_augmentation
 from automl_backend.nas._models import build_supernet
 from automl_backend.nas._space import SearchSpace
 from automl_backend.nas._strategy import Evaluation, Proposal
@@ -19,15 +20,20 @@ from automl_backend.nas.strategies._evolution import RegularizedEvolution
 
 # The supernet shares one set of channels and training hyperparameters: these decisions
 # are pinned to the space's middle choice, and the search is over the structure.
+# The augmentation policy (cnn) and mixup (mlp), where the space has them, are training
+# settings too: pinned the same way, and the supernet trains with them.
 _PINNED = {
-    "cnn": ("channels", "normal_cells", "lr", "weight_decay", "batch_size"),
-    "mlp": ("dropout", "lr", "weight_decay", "batch_size"),
-}
+    "cnn": ("channels", "normal_cells", "lr", "weight_decay", "batch_size",
+            "augment_n", "augment_m"),
+    "mlp": ("dropout", "lr", "weight_decay", "batch_size", "mixup"),
+}  # fmt: skip
 
 
 def pinned_space(space: SearchSpace) -> SearchSpace:
     fixed = {
-        name: len(space.decisions[space.index[name]].choices) // 2 for name in _PINNED[space.kind]
+        name: len(space.decisions[space.index[name]].choices) // 2
+        for name in _PINNED[space.kind]
+        if name in space.index
     }
     return space.with_fixed(fixed)
 
@@ -75,6 +81,9 @@ class SPOS:
             deadline=self.ctx.share_of_remaining(self.supernet_share),
             fit_to_deadline=True,
             forward=one_path,
+            augment=batch_augmentation(
+                template, self.ctx.input_shape, self.ctx.n_classes, seed=self.ctx.seed
+            ),
         )
         self.supernet = net
         self.supernet_epochs = result.epochs
