@@ -80,6 +80,8 @@ def one_run(data: dict[str, Any], strategy: str, seed: int, budget: float, **kw:
         "final_epochs": result.final_epochs,
         "notes": result.notes,
     }
+    if "augment" in result.best_architecture:  # the policy the search picked (cnn space)
+        row["augment"] = result.best_architecture["augment"]
     print(json.dumps(row), flush=True)
     return row
 
