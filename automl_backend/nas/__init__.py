@@ -18,6 +18,7 @@ from automl_backend.nas._spec import (
     NASSpec,
     load_space,
     parse_nas_spec,
+    with_augmentation,
 )
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ __all__ = [
     "nas_features",
     "parse_nas_spec",
     "run_nas",
+    "with_augmentation",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -328,6 +328,20 @@ def parse_nas_spec(data: dict, source: str = "NAS spec") -> NASSpec:
         raise NASError(_error_line(exc, source)) from None
 
 
+DEFAULT_MIXUP_ALPHAS: list[float] = [0.0, 0.2, 0.4]
+"""What ``with_augmentation`` lets the search choose from for the mlp space (0: off)."""
+
+
+def with_augmentation(space: dict) -> dict:
+    """The space searching its kind's augmentation too (cnn: the default RandAugment-style
+    policy; mlp: mixup alphas ``DEFAULT_MIXUP_ALPHAS``); settings it already has stay."""
+    if space.get("kind", "mlp") == "cnn":
+        return space if space.get("augment") is not None else {**space, "augment": {}}
+    if "mixup_alphas" in space:
+        return space
+    return {**space, "mixup_alphas": list(DEFAULT_MIXUP_ALPHAS)}
+
+
 def load_space(value: str) -> dict:
     """'mlp', 'cnn', or a YAML/JSON file holding a space (or a whole NAS spec with 'space')."""
     from pathlib import Path

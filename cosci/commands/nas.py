@@ -159,12 +159,19 @@ def nas(
         Path | None, typer.Option(help="Run directory (default runs/nas-DATA-TIME).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    augment: Annotated[
+        bool,
+        typer.Option(
+            help="Search training augmentation too: cnn, RandAugment-style N (0-2 ops of shift, "
+            "rotate, noise, cutout) and magnitude M (3, 6, 9); mlp, mixup alpha (0, 0.2, 0.4)."
+        ),
+    ] = False,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 1,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
 ) -> None:
     """Search neural architectures (MLP for tables, cell CNN for small images)."""
     from automl_backend import ExperimentSpec, load_dataset, run_spec, train_test_split_dataset
-    from automl_backend.nas import NASResult, load_space, parse_nas_spec
+    from automl_backend.nas import NASResult, load_space, parse_nas_spec, with_augmentation
 
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     loaded = load_space(space)
@@ -182,6 +189,8 @@ def nas(
         "objectives": objectives.split(",") if objectives else None,
     }
     spec_data |= {k: v for k, v in overrides.items() if v is not None}
+    if augment:
+        spec_data["space"] = with_augmentation(dict(spec_data.get("space") or {}))
     if objectives and len(objectives.split(",")) > 1 and strategy is None:
         spec_data["strategy"] = "nsga2"
     if trials is not None and time_budget is None and "time_budget_s" not in loaded:

@@ -16,6 +16,7 @@ from automl_backend.nas import (
     _augment,
     _evaluate,
     run_nas,
+    with_augmentation,
 )
 from automl_backend.nas._augment import IMAGE_OPS, Mixup, RandAugment, batch_augmentation
 from automl_backend.nas._evaluate import Evaluator
@@ -274,3 +275,13 @@ def test_bad_augmentation_settings_give_one_line_errors(space: dict, message: st
     with pytest.raises(NASError, match=message) as info:
         parse_nas_spec({"space": space})
     assert "\n" not in str(info.value)
+
+
+def test_with_augmentation_adds_the_default_search_and_keeps_given_settings() -> None:
+    cnn = parse_nas_spec({"space": with_augmentation({"kind": "cnn"})}).space
+    assert isinstance(cnn, CellSpace) and cnn.augment == AugmentPolicy()
+    mine = {"kind": "cnn", "augment": {"n_ops": [1]}}
+    assert with_augmentation(mine) == mine
+    mlp = parse_nas_spec({"space": with_augmentation({"kind": "mlp"})}).space
+    assert isinstance(mlp, MLPSpace) and mlp.mixup_alphas == [0.0, 0.2, 0.4]
+    assert with_augmentation({"mixup_alphas": [0.3]}) == {"mixup_alphas": [0.3]}
