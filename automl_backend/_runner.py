@@ -22,13 +22,17 @@ def run_spec(
     progress: ProgressCallback | None = None,
     test: Dataset | None = None,
     storage: str | None = None,
+    artifacts: str | Path | None = None,
     data_info: dict[str, Any] | None = None,
 ) -> ExperimentResult:
     """Search, ensemble and refit as ``spec`` says, on ``dataset``.
 
     ``out_dir``: the run directory to create (written to a temporary sibling and moved
     into place only when complete); None writes nothing and keeps the study in memory.
-    ``storage``: any Optuna storage URL (default: ``study.db`` in the run directory).
+    ``storage``: any Optuna storage URL (default: ``study.db`` in the run directory); on
+    a database server (``postgresql://``) the study is created or joined there and
+    ``cosci worker`` processes may evaluate its trials, exchanging files through the
+    ``artifacts`` folder (default: a table in that database).
     ``warm_start``: configurations tried first, after the spec's own.
     ``test``: a held-out set scored with the final model (``test_score``).
     Bad data or specs raise :class:`BackendError`; a search in which no trial succeeds
@@ -42,5 +46,5 @@ def run_spec(
         )
     return run_hpo(
         spec, dataset, out_dir=out_dir, warm_start=warm_start, progress=progress,
-        test=test, storage=storage,
+        test=test, storage=storage, artifacts=artifacts,
     ).result  # fmt: skip

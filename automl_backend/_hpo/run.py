@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from automl_backend._errors import SpecError
 from automl_backend._features.selection import prepare_features, with_notes
 from automl_backend._hpo.executor import TrialExecutor
 from automl_backend._hpo.finalize import RefitReserve, build_model, final_oof, pick_members
+from automl_backend._hpo.oof import data_fingerprint
 from automl_backend._hpo.search import HPOTrial, Search
-from automl_backend._hpo.study import create_study
+from automl_backend._hpo.shared import SharedSearch, publish_problem
+from automl_backend._hpo.storage import is_shared_storage, open_artifact_store, open_storage
+from automl_backend._hpo.study import create_study, join_study, make_sampler
 from automl_backend._hpo.suggest import ResolvedSpace
 from automl_backend._hpo.worker import Problem
 from automl_backend._metrics import DEFAULT_METRIC
@@ -117,10 +121,16 @@ def run_hpo(
     progress: ProgressCallback | None = None,
     test: Dataset | None = None,
     storage: str | None = None,
+    artifacts: str | Path | None = None,
     executor: TrialExecutor | None = None,
 ) -> HPORun:
     """``run_spec`` for a ``kind: hpo`` spec, also returning the model, the trial records
-    and the study. ``executor`` runs the trials (default: forked local workers)."""
+    and the study. ``executor`` runs the trials (default: forked local workers).
+
+    A ``storage`` on a database server (``postgresql://...``) creates or joins the
+    spec's study there, so ``cosci worker`` processes can evaluate its trials;
+    ``artifacts``: a folder they all share for the files they exchange (default: a
+    table in that database)."""
     started = time.monotonic()
     if spec.kind != "hpo":
         raise SpecError(f"a kind {spec.kind!r} spec needs run_spec, not the HPO runner")
@@ -145,7 +155,7 @@ def run_hpo(
         output = _execute(
             spec, dataset, encoded, space, metric, started,
             warm_start=warm_start, progress=progress, test=test, storage=storage,
-            executor=executor, final=final, workdir=workdir,
+            artifacts=artifacts, executor=executor, final=final, workdir=workdir,
         )  # fmt: skip
     except BaseException:
         if workdir is not None:
@@ -158,24 +168,59 @@ def run_hpo(
     return output
 
 
+def _shared_search(spec: ExperimentSpec, dataset: Dataset, problem: Problem,
+                   space: ResolvedSpace, storage: str, artifacts: str | Path | None,
+                   warm: list[TrialConfig], *, started: float, budget_end: float | None,
+                   progress: ProgressCallback | None,
+                   executor: TrialExecutor | None) -> SharedSearch:  # fmt: skip
+    """Create or join the spec's study on a database server and publish the problem."""
+    shared_storage = open_storage(storage)
+    name = spec.name or f"cosci-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    study = join_study(spec, shared_storage, name, len(problem.folds), seed=None, create=True)
+    joined = bool(study.user_attrs)
+    if joined:
+        # Another driver created it: a different seed, and its warm starts are queued already.
+        study.sampler = make_sampler(spec, len(study.directions), seed=secrets.randbits(31),
+                                     shared=True)  # fmt: skip
+        warm = []
+    store = open_artifact_store(storage, artifacts)
+    publish_problem(study, store, problem, spec, space, data_fingerprint(dataset))
+    return SharedSearch(
+        problem, spec, space, study, started=started, budget_end=budget_end,
+        reserve=RefitReserve(spec, problem), warm_start=warm, progress=progress,
+        executor=executor, storage=shared_storage, artifacts=store, driver=True,
+    )  # fmt: skip
+
+
 def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: ResolvedSpace,
              metric: str, started: float, *, warm_start: list[TrialConfig] | None,
              progress: ProgressCallback | None, test: Dataset | None, storage: str | None,
-             executor: TrialExecutor | None, final: Path | None,
-             workdir: Path | None) -> HPORun:  # fmt: skip
+             artifacts: str | Path | None, executor: TrialExecutor | None,
+             final: Path | None, workdir: Path | None) -> HPORun:  # fmt: skip
     problem = encoded.problem
     budget_end = None if spec.budget.time_s is None else started + spec.budget.time_s
-    study = create_study(spec, storage, workdir, len(problem.folds))
-    search = Search(
-        problem, spec, space, study, started=started, budget_end=budget_end,
-        reserve=RefitReserve(spec, problem),
-        warm_start=_warm_start(spec, warm_start, space, dataset.task), progress=progress,
-        executor=executor,
-    )  # fmt: skip
+    warm = _warm_start(spec, warm_start, space, dataset.task)
+    search: Search
+    if is_shared_storage(storage):
+        assert storage is not None
+        search = _shared_search(
+            spec, dataset, problem, space, storage, artifacts, warm,
+            started=started, budget_end=budget_end, progress=progress, executor=executor,
+        )  # fmt: skip
+        study = search.study
+    else:
+        study = create_study(spec, storage, workdir, len(problem.folds))
+        search = Search(
+            problem, spec, space, study, started=started, budget_end=budget_end,
+            reserve=RefitReserve(spec, problem), warm_start=warm, progress=progress,
+            executor=executor,
+        )  # fmt: skip
     try:
         records = search.run()
     finally:
         search.stop_all("stopped: the run was interrupted")
+    if isinstance(search, SharedSearch):
+        records = records + search.others_records()
     notes = list(dataset.notes) + [f"dropped column {c!r}: {r}" for c, r in dataset.dropped.items()]
     if search.stop_reason:
         notes.append(f"search stopped: {search.stop_reason}")

@@ -123,10 +123,13 @@ class Search:
             return None
         return self.budget_end - self.reserve(self.records)
 
-    def _can_launch(self, now: float) -> bool:
+    def _trial_budget_reached(self) -> bool:
         n_trials = self.spec.budget.n_trials
-        if n_trials is not None and self.launched >= n_trials:
-            self.stop_reason = f"trial budget of {n_trials} reached"
+        return n_trials is not None and self.launched >= n_trials
+
+    def _can_launch(self, now: float) -> bool:
+        if self._trial_budget_reached():
+            self.stop_reason = f"trial budget of {self.spec.budget.n_trials} reached"
             return False
         end = self.search_end()
         if end is not None and now > end - MIN_TRIAL_WINDOW_S:
@@ -143,13 +146,28 @@ class Search:
                 if not self._launch(now):
                     break
                 now = time.monotonic()
+            self._tick()
             if not self.running:
+                if self._wait_for_others():
+                    continue
                 break
             messages = self.executor.poll(self._wait_time())
             for number in list(self.running):
                 self._poll(self.running[number], messages.get(number, []))
             self._emit("search")
         return self.records
+
+    # Hooks for a search that shares its study with other processes (``shared``).
+
+    def _tick(self) -> None:
+        """Called once per loop turn (heartbeats, deadline updates)."""
+
+    def _wait_for_others(self) -> bool:
+        """With nothing running here: wait a moment and return True to keep looping."""
+        return False
+
+    def _publish(self, run: _Running, record: HPOTrial) -> None:
+        """Called with a finished trial's record before it is told to the study."""
 
     def _wait_time(self) -> float:
         deadlines = [r.deadline for r in self.running.values() if r.deadline is not None]
@@ -213,10 +231,13 @@ class Search:
                 )  # fmt: skip
 
     def _should_prune(self, run: _Running) -> bool:
-        if len(self.objectives) > 1 or len(run.folds) >= len(self.problem.folds):
+        """Report the running mean after each fold; prune (not after the last) if told to."""
+        if len(self.objectives) > 1:
             return False
         step = len(run.folds) - 1
         run.trial.report(float(np.mean([f.score for f in run.folds])), step)
+        if len(run.folds) >= len(self.problem.folds):
+            return False
         return bool(run.trial.should_prune())
 
     # ---------------------------------------------------------- finishing
@@ -255,6 +276,7 @@ class Search:
             trial.set_user_attr(
                 "fail_reason" if record.state == "failed" else "note", record.reason
             )
+        self._publish(run, record)
         if record.state == "complete":
             values = [record.score, *(record.extras[o] for o in self.objectives[1:])]
             self.study.tell(trial, values if len(values) > 1 else values[0])

@@ -37,16 +37,42 @@ def create_study(spec: ExperimentSpec, storage: str | None, workdir: Path | None
         raise
 
 
-def make_sampler(spec: ExperimentSpec, n_objectives: int) -> Any:
+def join_study(spec: ExperimentSpec, storage: Any, name: str, n_folds: int, *,
+               seed: int | None, create: bool) -> Any:  # fmt: skip
+    """Create (``create``) or load study ``name`` in a shared ``storage`` (an opened
+    RDB storage) with the spec's sampler and pruner; ``seed`` seeds this process's
+    sampler, so that processes do not all suggest the same configurations."""
     import optuna
 
-    seed, name = spec.seed, spec.search.sampler
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    directions = ["maximize"] + ["minimize"] * (len(spec.search.objectives) - 1)
+    sampler = make_sampler(spec, len(directions), seed=seed, shared=True)
+    pruner = make_pruner(spec, n_folds)
+    try:
+        if create:
+            return optuna.create_study(
+                storage=storage, study_name=name, directions=directions,
+                sampler=sampler, pruner=pruner, load_if_exists=True,
+            )  # fmt: skip
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except ValueError as exc:  # e.g. the directions of an existing study differ
+        raise BackendError(f"cannot join study {name!r}: {exc}") from None
+
+
+def make_sampler(spec: ExperimentSpec, n_objectives: int, *, seed: int | None = None,
+                 shared: bool = False) -> Any:  # fmt: skip
+    """The spec's sampler; ``seed`` replaces the spec's, and ``shared`` (other processes
+    run trials of the same study) makes TPE assume running trials score badly."""
+    import optuna
+
+    name = spec.search.sampler
+    seed = spec.seed if seed is None else seed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "tpe":
             return optuna.samplers.TPESampler(
                 seed=seed, multivariate=True, group=True, n_startup_trials=8,
-                constant_liar=spec.budget.n_jobs > 1,
+                constant_liar=shared or spec.budget.n_jobs > 1,
             )  # fmt: skip
         if name in ("random", "grid"):
             return optuna.samplers.RandomSampler(seed=seed)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cosci.commands import automl, llm, memory, nas, research
+from cosci.commands import automl, llm, memory, nas, research, worker
 
-COMMAND_MODULES = (automl, nas, research, llm, memory)
+COMMAND_MODULES = (automl, worker, nas, research, llm, memory)
 
 __all__ = ["COMMAND_MODULES"]

@@ -164,7 +164,9 @@ def automl(
     task: Annotated[str, typer.Option(help="auto, binary, multiclass or regression.")] = "auto",
     test_size: Annotated[float | None, typer.Option(help="Hold out this share as a test set.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/automl-TIME).")] = None,
-    storage: Annotated[str | None, typer.Option(help="Optuna storage URL (default SQLite in the run dir).")] = None,
+    storage: Annotated[str | None, typer.Option(help="Optuna storage URL (default SQLite in the run dir); postgresql://... lets `cosci worker`s join.")] = None,
+    study: Annotated[str | None, typer.Option(help="Study name: created, or joined when it exists on a postgresql:// storage.")] = None,
+    artifacts: Annotated[Path | None, typer.Option(help="Folder shared with the workers for trial files (default: the database).")] = None,
     n_jobs: Annotated[int | None, typer.Option(help="Trials run in parallel.")] = None,
     threads: Annotated[int | None, typer.Option(help="Threads per trial.")] = None,
     trial_memory: Annotated[int | None, typer.Option(help="MB each trial may allocate (default: RAM / n-jobs).", metavar="MB")] = None,
@@ -174,6 +176,7 @@ def automl(
 ) -> None:  # fmt: skip
     """Search models and hyperparameters on a table; print the leaderboard."""
     from automl_backend import load_dataset, run_spec, train_test_split_dataset
+    from automl_backend.distributed import is_shared_storage, redact
 
     os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))
     if features not in (None, "auto"):
@@ -190,7 +193,7 @@ def automl(
             "budget.time_s": time_budget, "budget.n_trials": trials, "metric": metric,
             "budget.n_jobs": n_jobs, "budget.threads_per_trial": threads, "seed": seed,
             "budget.trial_memory_mb": trial_memory, "features": features,
-            "task": None if task == "auto" else task,
+            "task": None if task == "auto" else task, "name": study,
         },
     )  # fmt: skip
     if trials is not None and time_budget is None and (spec is None):
@@ -211,9 +214,20 @@ def automl(
         f"{dataset.name}: {dataset.n_rows} rows, {dataset.n_features} features, {dataset.task}"
         + (f"; {len(test.y)} rows held out for testing" if test is not None else "")
     )
+    if is_shared_storage(storage):
+        if experiment.name is None:
+            experiment = experiment.model_copy(
+                update={"name": f"cosci-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"}
+            )
+        _out.print(
+            f"study {experiment.name!r}; workers join with: cosci worker --storage "
+            f"{redact(storage or '')} --study {experiment.name}"
+            + (f" --artifacts {artifacts}" if artifacts else ""),
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
     with _ProgressView(_out) as view:
         result = run_spec(experiment, dataset, out_dir=run_dir, progress=view, test=test,
-                          storage=storage)  # fmt: skip
+                          storage=storage, artifacts=artifacts)  # fmt: skip
     _print_result(result, _out)
     for note in result.notes:
         if note.startswith("features:"):

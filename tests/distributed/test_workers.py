@@ -1,0 +1,206 @@
+"""Trials shared through a real PostgreSQL: drivers that create or join a study,
+`cosci worker` processes that evaluate its trials, and a killed worker's trial retried."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import yaml
+from sklearn.datasets import make_classification
+
+from automl_backend import load_dataset, parse_spec, run_spec
+from automl_backend._hpo.storage import sqlalchemy_url
+
+COSCI = [sys.executable, "-m", "cosci.cli"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _study(url: str, name: str) -> Any:
+    return optuna.load_study(study_name=name, storage=sqlalchemy_url(url))
+
+
+def _small_data() -> Any:
+    X, y = make_classification(n_samples=150, n_features=6, n_informative=4, random_state=0)
+    return load_dataset(pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]).assign(y=y), "y")
+
+
+def _spec(name: str, n_trials: int) -> Any:
+    return parse_spec({
+        "name": name, "models": [{"family": "knn"}, {"family": "logistic"}],
+        "budget": {"time_s": None, "n_trials": n_trials}, "cv": {"folds": 3},
+        "search": {"enqueue_defaults": False},
+    })  # fmt: skip
+
+
+def test_a_driver_on_postgres_publishes_fold_values_and_predictions(database: str) -> None:
+    result = run_spec(_spec("alone", 4), _small_data(), storage=database)
+    assert result.status == "ok" and result.n_trials == 4
+    study = _study(database, "alone")
+    assert "cosci:problem" in study.user_attrs
+    trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(trials) == 4
+    for trial in trials:
+        # the running mean after every one of the 3 folds, for pruning across processes
+        assert sorted(trial.intermediate_values) == [0, 1, 2]
+        assert trial.intermediate_values[2] == pytest.approx(
+            np.mean(trial.user_attrs["fold_scores"])
+        )
+        assert trial.user_attrs["oof_artifact"] and trial.user_attrs["process"]
+
+
+def test_a_second_driver_joins_the_study_instead_of_failing(database: str) -> None:
+    data = _small_data()
+    first = run_spec(_spec("joined", 3), data, storage=database)
+    second = run_spec(_spec("joined", 5), data, storage=database)
+    assert first.status == second.status == "ok"
+    # The trial budget counts the study's trials: the second driver ran two more and
+    # ranked all five.
+    assert first.n_trials == 3 and second.n_trials == 5
+    assert len(_study(database, "joined").trials) == 5
+    assert second.best_score >= first.best_score
+
+
+def test_a_driver_with_other_data_cannot_join(database: str) -> None:
+    from automl_backend import BackendError
+
+    run_spec(_spec("mine", 2), _small_data(), storage=database)
+    X, y = make_classification(n_samples=120, n_features=6, random_state=1)
+    other = load_dataset(pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]).assign(y=y), "y")
+    with pytest.raises(BackendError, match="created for other data"):
+        run_spec(_spec("mine", 4), other, storage=database)
+
+
+def _one_line_error(args: list[str]) -> str:
+    done = subprocess.run([*COSCI, *args], capture_output=True, text=True, env=ENV, timeout=120)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error:"), done.stderr
+    return " ".join(lines)
+
+
+def test_a_worker_for_an_unknown_study_says_so_in_one_line(database: str) -> None:
+    message = _one_line_error(["worker", "--storage", database, "--study", "nowhere"])
+    assert "no study 'nowhere'" in message and "cosci automl --storage" in message
+
+
+def test_an_unreachable_storage_is_one_line() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free, so nothing listens there
+    url = f"postgresql://cosci:secret@127.0.0.1:{port}/db"
+    for args in (["worker", "--storage", url, "--study", "s"],
+                 ["automl", "--data", "sklearn:iris", "--storage", url, "--trials", "1"]):  # fmt: skip
+        message = _one_line_error(args)
+        assert "cannot open Optuna storage" in message
+        assert "secret" not in message  # the password is not printed
+
+
+# ---------------------------------------------------------------- driver + workers
+
+
+def _slow_problem(folder: Path) -> tuple[Path, Path]:
+    """Trials of a few seconds each (forests on 1500 rows), so a worker can be killed mid-trial."""
+    X, y = make_classification(n_samples=1500, n_features=12, n_informative=6, random_state=0)
+    data = folder / "data.csv"
+    pd.DataFrame(X, columns=[f"f{i}" for i in range(12)]).assign(y=y).to_csv(data, index=False)
+    spec = folder / "spec.yaml"
+    spec.write_text(yaml.safe_dump({
+        "models": [{"family": "random_forest", "params": {
+            "n_estimators": {"type": "int", "low": 60, "high": 100}}}],
+        "cv": {"folds": 3},
+        "search": {"pruner": "none", "enqueue_defaults": False},
+        "ensemble": {"enabled": False},
+    }))  # fmt: skip
+    return data, spec
+
+
+def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen([*COSCI, *args], stdout=handle, stderr=subprocess.STDOUT, env=ENV)
+
+
+def _wait_for(condition: Any, timeout: float, what: str) -> Any:
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _running_trial_of(storage: Any, name: str, pid: int) -> int | None:
+    process = f"{socket.gethostname()}:{pid}"
+    if name not in optuna.get_all_study_names(storage):
+        return None
+    study = optuna.load_study(study_name=name, storage=storage)
+    for trial in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
+        if trial.user_attrs.get("process") == process:
+            return trial.number
+    return None
+
+
+@pytest.mark.slow
+def test_driver_and_two_workers_survive_a_killed_worker(database: str, tmp_path: Path) -> None:
+    data, spec = _slow_problem(tmp_path)
+    n_trials = 6
+    driver = _start([
+        "automl", "--data", str(data), "--target", "y", "--spec", str(spec),
+        "--trials", str(n_trials), "--time-budget", "400", "--storage", database,
+        "--study", "shared", "--out", str(tmp_path / "run"),
+    ], tmp_path / "driver.log")  # fmt: skip
+    worker_args = ["worker", "--storage", database, "--study", "shared", "--wait", "120"]
+    doomed = _start(worker_args, tmp_path / "doomed.log")
+    survivor = _start(worker_args, tmp_path / "survivor.log")
+    storage = optuna.storages.RDBStorage(sqlalchemy_url(database))
+    try:
+        killed = _wait_for(
+            lambda: _running_trial_of(storage, "shared", doomed.pid), 180,
+            "the first worker to run a trial",
+        )  # fmt: skip
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=30)
+        assert driver.wait(timeout=400) == 0, (tmp_path / "driver.log").read_text()
+        assert survivor.wait(timeout=60) == 0, (tmp_path / "survivor.log").read_text()
+    finally:
+        for process in (driver, doomed, survivor):
+            if process.poll() is None:
+                process.kill()
+    study = _study(database, "shared")
+    states = optuna.trial.TrialState
+    by_number = {t.number: t for t in study.trials}
+    # The killed worker's trial was failed by a heartbeat check and retried elsewhere.
+    assert by_number[killed].state == states.FAIL
+    retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == killed]
+    assert retries and retries[0].state == states.COMPLETE
+    assert retries[0].params == by_number[killed].params
+    # Every trial of the budget finished; nothing is left running or waiting.
+    assert not study.get_trials(states=(states.RUNNING, states.WAITING))
+    originals = [t for t in study.trials if "failed_trial" not in t.system_attrs]
+    assert n_trials <= len(originals) <= n_trials + 2  # two processes may ask at once
+    # The driver and the surviving worker both evaluated trials, fold by fold.
+    processes = {t.user_attrs.get("process") for t in study.trials if t.state == states.COMPLETE}
+    host = socket.gethostname()
+    assert f"{host}:{driver.pid}" in processes and f"{host}:{survivor.pid}" in processes
+    for trial in study.get_trials(states=(states.COMPLETE,)):
+        assert sorted(trial.intermediate_values) == [0, 1, 2]
+    # One refit, in the driver, over everyone's trials.
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["status"] == "ok"
+    assert result["n_trials"] == len(study.trials) - len(
+        study.get_trials(states=(states.RUNNING, states.WAITING))
+    )
+    assert "worker done" in (tmp_path / "survivor.log").read_text()
