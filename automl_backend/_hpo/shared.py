@@ -153,7 +153,8 @@ class SharedSearch(Search):
         return dict(self.storage.get_study_user_attrs(self.study._study_id))
 
     def _trials(self, *states: Any) -> list[Any]:
-        return self.storage.get_all_trials(
+        # Through the study's cached storage: finished trials are read from the database once.
+        return self.study._storage.get_all_trials(
             self.study._study_id, deepcopy=False, states=states or None
         )
 
@@ -169,11 +170,16 @@ class SharedSearch(Search):
         n_trials = self.spec.budget.n_trials
         if n_trials is None:
             return False
+        trials = self._trials()
         started = [
-            t for t in self._trials() if t.state != optuna.trial.TrialState.WAITING
+            t for t in trials if t.state != optuna.trial.TrialState.WAITING
             and "failed_trial" not in t.system_attrs
         ]  # fmt: skip
-        return len(started) >= n_trials and not self._retry_waiting()
+        retry_waiting = any(
+            t.state == optuna.trial.TrialState.WAITING and "failed_trial" in t.system_attrs
+            for t in trials
+        )
+        return len(started) >= n_trials and not retry_waiting
 
     # ---------------------------------------------------------- the loop's hooks
 
@@ -184,7 +190,6 @@ class SharedSearch(Search):
             # Optuna warns that heartbeats are meant for Study.optimize; this loop beats itself.
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(self.study)
             before = set(self.running)
             launched = super()._launch(now)
         for number in set(self.running) - before:

@@ -62,7 +62,7 @@ def open_storage(url: str, *, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
         try:
             return RDBStorage(
                 sqlalchemy_url(url),
-                engine_kwargs={"pool_pre_ping": True},
+                engine_kwargs={"pool_pre_ping": False},
                 heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
