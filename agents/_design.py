@@ -276,9 +276,11 @@ def interventions(
         (f"{base} trained on {LEARNING_CURVE_FRACTION:.0%} of each training fold",
          f"{base} trained on all of it"), gain_points,
     )  # fmt: skip
+    named = set(plan.focus_transforms)
     by_factor["features"] = [
         item
         for transform in feature_candidates
+        if not named or transform.kind in named
         for item in _pair(
             f"features:{base}:+{describe_transform(transform)}",
             "features",

@@ -66,6 +66,9 @@ class ResearchPlan(BaseModel):
     """The factors the question is about; the experiments must include them."""
     focus_families: list[str] = Field(default_factory=list)
     """Model families the question is restricted to (e.g. kNN-style models)."""
+    focus_transforms: list[str] = Field(default_factory=list)
+    """Feature-transform kinds the question names (e.g. ``ratio``); feature hypotheses
+    then test only transforms of these kinds."""
     reference_family: str = "hist_gradient_boosting"
     """The control family of family interventions."""
     tolerance_points: float | None = None

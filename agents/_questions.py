@@ -127,6 +127,9 @@ _FACTOR_PATTERNS: dict[Factor, re.Pattern[str]] = {
         r"\b(?:a |the )?ratios? (?:of|between) (?:two )?(?:columns|features)\b",
         r"\b(?:log|logarithm|square root) (?:of|transform)\b",
         r"\binteraction (?:features?|terms?)\b",
+        r"\b(?:products?|differences?|sums?) (?:of|between) (?:two |the )?(?:columns|features)\b",
+        r"\b(?:log|logarithmic|sqrt|square root|rank|quantile) transform(?:s|ed|ation)?\b",
+        r"\bgroup (?:means?|statistics|stats)\b",
     ),
     "ensembling": _compile(
         r"\bensembl(?:e|es|ing|ed)\b",
@@ -136,6 +139,24 @@ _FACTOR_PATTERNS: dict[Factor, re.Pattern[str]] = {
         r"\bvoting\b",
     ),
 }
+
+# Transform kinds of the feature vocabulary a goal can name; they restrict the feature
+# hypotheses to those kinds (as naming kNN restricts the family ones).
+_TRANSFORM_PATTERNS: dict[str, re.Pattern[str]] = {
+    "ratio": _compile(r"\bratios?\b", r"\bquotients?\b", r"\bdivid(?:e|ed|ing) (?:one|a)\b"),
+    "product": _compile(
+        r"\bproducts? (?:of|between)\b", r"\binteraction (?:features?|terms?)\b",
+        r"\bmultipl(?:y|ying|ied) (?:two |the )?(?:columns|features)\b",
+    ),
+    "difference": _compile(r"\bdifferences? (?:of|between) (?:two |the )?(?:columns|features)\b"),
+    "sum": _compile(r"\bsums? (?:of|between) (?:two |the )?(?:columns|features)\b"),
+    "log1p": _compile(r"\blog(?:arithm|arithmic|arithms)?s? ?(?:of|transform\w*)\b", r"\blog1p\b"),
+    "sqrt": _compile(r"\bsquare roots?\b", r"\bsqrt\b"),
+    "rank": _compile(r"\b(?:rank|quantile) transform\w*"),
+    "group": _compile(r"\bgroup (?:means?|statistics|stats)\b"),
+    "frequency": _compile(r"\bfrequency encod\w*"),
+    "target_encoding": _compile(r"\btarget encod\w*"),
+}  # fmt: skip
 
 _FAMILY_PATTERNS: dict[str, re.Pattern[str]] = {
     "logistic": _compile(r"\blogistic\b", r"\blogit\b", r"\blinear (?:classifiers?|models?)\b"),
@@ -314,6 +335,15 @@ def factors_from_goal(goal: str) -> list[Factor]:
     return cast(list[Factor], _in_order_of_mention(_factor_positions(_normalise(goal))))
 
 
+def transforms_from_goal(goal: str) -> list[str]:
+    """The feature-transform kinds a goal about feature engineering names, in order of
+    mention (none when the goal does not ask about features at all)."""
+    text = _normalise(goal)
+    if "features" not in _factor_positions(text):
+        return []
+    return _in_order_of_mention(_first_positions(text, _TRANSFORM_PATTERNS))
+
+
 def families_from_goal(goal: str, valid: Sequence[str]) -> list[str]:
     """The model families the goal names, in order of mention, restricted to ``valid``.
 
@@ -402,6 +432,8 @@ class GoalReading:
     """Metric points the goal allows below the best, if it states them."""
     secondary: SecondaryObjective | None
     """Size or speed objective for a ``constrained`` question, if named."""
+    transforms: tuple[str, ...] = ()
+    """Feature-transform kinds named, in order of mention."""
 
 
 def read_goal(goal: str, valid_families: Sequence[str]) -> GoalReading:
@@ -412,4 +444,5 @@ def read_goal(goal: str, valid_families: Sequence[str]) -> GoalReading:
         families=tuple(families_from_goal(goal, valid_families)),
         tolerance=tolerance_from_goal(goal),
         secondary=secondary_objective_from_goal(goal),
+        transforms=tuple(transforms_from_goal(goal)),
     )

@@ -79,7 +79,7 @@ class Toolbox:
         # time keeps the cores (and every experiment's time cap) to itself.
         self._compute = threading.Lock()
         self._arms: dict[str, ExperimentResult] = {}
-        self._feature_candidates: list[Any] | None = None
+        self._feature_candidates: dict[tuple[int, tuple[str, ...] | None], list[Any]] = {}
         self.clock: Any = None
         """The run's wall-clock deadline (``agents._clock.RunClock``) when it has one:
         experiments are capped to the time it leaves."""
@@ -195,14 +195,18 @@ class Toolbox:
         budget = spec.budget.model_copy(update={"time_s": left})
         return spec.model_copy(update={"budget": budget})
 
-    def feature_candidates(self, k: int = 4) -> list[Any]:
+    def feature_candidates(self, k: int = 4, kinds: Sequence[str] | None = None) -> list[Any]:
         """Up to ``k`` rule-made feature transforms worth testing on the run's data
-        (``automl_backend.candidate_features``), computed once per process."""
-        if self._feature_candidates is None:
+        (``automl_backend.candidate_features``; only ``kinds`` when the question names
+        transform kinds), computed once per process and request."""
+        request = (k, tuple(kinds) if kinds else None)
+        if request not in self._feature_candidates:
             from automl_backend import candidate_features
 
-            self._feature_candidates = candidate_features(self.dataset, k, seed=self.seed)
-        return list(self._feature_candidates)
+            self._feature_candidates[request] = candidate_features(
+                self.dataset, k, seed=self.seed, kinds=request[1]
+            )
+        return list(self._feature_candidates[request])
 
     def measure_cost(self, run_dir: Path | None) -> tuple[float, float] | None:
         """(size in KB, predict milliseconds per 1000 rows) of a run's final model, or None.

@@ -153,7 +153,11 @@ def generate(
     similar = tools.similar_runs(state["profile"], ctx.warm_start_configs)
     reviews = state.get("meta_reviews", [])
     candidates = steer(
-        interventions(plan, state["profile"], feature_candidates=tools.feature_candidates()),
+        interventions(
+            plan,
+            state["profile"],
+            feature_candidates=tools.feature_candidates(kinds=plan.focus_transforms or None),
+        ),
         reviews[-1] if reviews else None,
     )
     new: dict[str, Hypothesis] = {}

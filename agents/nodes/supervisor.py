@@ -22,7 +22,7 @@ from agents._clock import END_RESERVE_S
 from agents._context import RunContext
 from agents._guard import CoScientistError, LLMGuard
 from agents._messages import ExperimentTask, ResearchPlan
-from agents._questions import Factor, QuestionKind, read_goal
+from agents._questions import Factor, QuestionKind, read_goal, transforms_from_goal
 from agents._schedule import measured_scores, standings
 from agents._schemas import plan_draft_model
 from agents._signature import arm_key
@@ -188,6 +188,7 @@ def plan(
         question_source=source,  # type: ignore[arg-type]
         factors=factors,
         focus_families=families,
+        focus_transforms=transforms_from_goal(goal),
         reference_family=REFERENCE_FAMILY,
         tolerance_points=tolerance,
         secondary=secondary,

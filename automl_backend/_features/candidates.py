@@ -8,11 +8,16 @@ Rules, each cheap and deterministic for a seed:
   ``target_encoding``; any categorical column -> group mean of the most informative
   numeric columns.
 Date columns get no candidate: every pipeline already expands dates into their parts.
+
+With ``kinds`` (a question that names transforms, e.g. "would a ratio of two columns
+help?") only those kinds are proposed, ranked the same way but without the thresholds:
+the question asks about them whether or not the screen finds them promising.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -56,9 +61,19 @@ def _skew(values: np.ndarray) -> float:
     return float(((values - values.mean()) ** 3).mean() / std**3) if std > 0 else 0.0
 
 
-def candidate_features(dataset: Dataset, max_candidates: int = 12, *,
-                       seed: int = 0) -> list[FeatureTransform]:  # fmt: skip
-    """Up to ``max_candidates`` transforms worth trying on ``dataset``, best-founded first."""
+_BINARY = ("ratio", "product", "difference", "sum")
+_UNARY = ("log1p", "sqrt", "square", "reciprocal", "rank")
+
+
+def candidate_features(
+    dataset: Dataset,
+    max_candidates: int = 12,
+    *,
+    seed: int = 0,
+    kinds: Collection[str] | None = None,
+) -> list[FeatureTransform]:
+    """Up to ``max_candidates`` transforms worth trying on ``dataset``, best-founded first
+    (only transforms of ``kinds``, unscreened, when given)."""
     rng = np.random.default_rng(seed)
     rows = np.arange(dataset.n_rows)
     if len(rows) > _SAMPLE_ROWS:
@@ -77,14 +92,15 @@ def candidate_features(dataset: Dataset, max_candidates: int = 12, *,
 
     pairs: list[tuple[float, FeatureTransform]] = []
     combined: dict[str, np.ndarray] = {}
+    binary = [k for k in _BINARY if k in kinds] if kinds is not None else ["ratio", "product"]
     for a, b in itertools.combinations(informative[:_PAIR_COLUMNS], 2):
-        for kind in ("ratio", "product"):
+        for kind in binary:
             combined[f"{kind}\t{a}\t{b}"] = finite_or_nan(combine_pair(kind, values[a], values[b]))
     usable = {k: v for k, v in combined.items() if np.isfinite(v).sum() > 10}
     for key, info in _mutual_information(usable, y, classification, seed).items():
         kind, a, b = key.split("\t")
         gain = info - max(single[a], single[b])
-        if gain > 0:
+        if gain > 0 or kinds is not None:
             pairs.append((gain, Binary(kind=kind, left=a, right=b)))  # type: ignore[arg-type]
     pairs.sort(key=lambda p: -p[0])
 
@@ -93,6 +109,14 @@ def candidate_features(dataset: Dataset, max_candidates: int = 12, *,
         x = values[c][~np.isnan(values[c])]
         if len(x) >= 10 and x.min() >= 0 and _skew(x) > SKEW_THRESHOLD:
             logs.append((_skew(x), Unary(kind="log1p", column=c)))
+    if kinds is not None:
+        unary = [k for k in _UNARY if k in kinds]
+        logs = [
+            (abs(_skew(values[c][~np.isnan(values[c])])), Unary(kind=kind, column=c))  # type: ignore[arg-type]
+            for kind in unary
+            for c in informative
+            if kind not in ("log1p", "sqrt") or np.nanmin(values[c]) >= 0
+        ]
     logs.sort(key=lambda p: -p[0])
 
     categories: list[FeatureTransform] = []
@@ -101,6 +125,8 @@ def candidate_features(dataset: Dataset, max_candidates: int = 12, *,
             categories += [Frequency(column=c), TargetEncoding(column=c)]
         categories += [GroupStat(column=n, by=c, stat="mean") for n in informative[:2]]
 
+    if kinds is not None:
+        categories = [t for t in categories if t.kind in kinds]
     # Interleave the rules so a small budget still tries a bit of each.
     queues = [[t for _, t in pairs], [t for _, t in logs], categories]
     ordered: list[FeatureTransform] = []

@@ -137,7 +137,7 @@ class _StubTools:
     def similar_runs(self, profile: Any, k: int) -> list[Any]:
         return []
 
-    def feature_candidates(self) -> list[Any]:
+    def feature_candidates(self, k: int = 4, kinds: Any = None) -> list[Any]:
         return []
 
 
@@ -279,3 +279,17 @@ def test_a_feature_question_tests_each_candidate_transform_with_and_without(
     assert first.factor == "features" and first.control.features == []
     assert first.treatment.features == [candidates[0]]
     assert first.control.models == first.treatment.models  # only the transform differs
+
+
+def test_a_question_naming_a_transform_kind_tests_only_that_kind(wine_profile: Any) -> None:
+    from automl_backend import candidate_features, load_dataset
+
+    wine = load_dataset("sklearn:wine")
+    ratios = candidate_features(wine, 4, kinds=["ratio"])
+    assert len(ratios) == 4 and {t.kind for t in ratios} == {"ratio"}
+    mixed = candidate_features(wine, 12) + ratios
+    plan = _plan("effect", ("features",), ()).model_copy(update={"focus_transforms": ["ratio"]})
+    items = interventions(plan, wine_profile, feature_candidates=mixed)
+    features = [i for i in items if i.factor == "features"]
+    assert features and all(i.treatment.features[0].kind == "ratio" for i in features)
+    assert items[0].factor == "features"

@@ -10,6 +10,7 @@ from agents._questions import (
     read_goal,
     secondary_objective_from_goal,
     tolerance_from_goal,
+    transforms_from_goal,
 )
 
 CLASSIFICATION = (
@@ -274,3 +275,25 @@ def test_case_hyphen_and_punctuation_variants_read_alike(goal: str) -> None:
         ("scaling", "family"),
         ("knn",),
     )
+
+
+@pytest.mark.parametrize(
+    ("goal", "kinds"),
+    [
+        ("Would a ratio of two columns help?", ["ratio"]),
+        ("Does a log transform of the skewed columns help?", ["log1p"]),
+        ("Would products of two features or their ratios help?", ["product", "ratio"]),
+        ("Does the difference between two columns help?", ["difference"]),
+        ("Would interaction features help the linear model?", ["product"]),
+        # An encoding question, not a feature one: the encoding factor covers it.
+        ("Does target encoding beat frequency encoding?", []),
+        ("Would a group mean of income by city help?", ["group"]),
+        ("Do new features help?", []),
+        ("Does feature engineering help?", []),
+        # Not a question about features: a "ratio" elsewhere restricts nothing.
+        ("Which model is best on the signal to noise ratio data?", []),
+    ],
+)
+def test_transform_kinds_named_by_a_feature_question(goal: str, kinds: list[str]) -> None:
+    assert transforms_from_goal(goal) == kinds
+    assert read_goal(goal, CLASSIFICATION).transforms == tuple(kinds)
