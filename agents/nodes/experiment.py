@@ -3,7 +3,7 @@ each finished hypothesis is checkpointed on its own and never repeated after a c
 
 The control arm runs first unless an identical arm (same space, trials and seed) already
 ran in this run, then the treatment arm; both with the same budget, seed, folds and warm
-starts. For constrained questions each arm's model size and predict latency are measured.
+starts, and the treatment with no more trials than the control completed. For constrained questions each arm's model size and predict latency are measured.
 """
 
 from __future__ import annotations
@@ -80,6 +80,18 @@ def _run_arm(
     return result
 
 
+def _as_many_trials_as(spec: ExperimentSpec, control: ExperimentResult | None) -> ExperimentSpec:
+    """The treatment arm with no more trials than the control completed: where time ends
+    the searches (the last round fills the budget), a faster arm would otherwise get more
+    trials than its opponent. A slower treatment may still finish fewer, which can only
+    hide an effect, never make one."""
+    limit = spec.budget.n_trials
+    if control is None or not control.ok or limit is None or control.n_trials >= limit:
+        return spec
+    budget = spec.budget.model_copy(update={"n_trials": max(1, control.n_trials)})
+    return spec.model_copy(update={"budget": budget})
+
+
 def _cost(tools: Toolbox, result: ExperimentResult | None) -> ArmCost | None:
     if result is None or not result.ok:
         return None
@@ -110,8 +122,18 @@ def run_experiment(
             agent="experiment",
             hypothesis_id=h.id,
         )
-    result = _run_arm("treatment", task.spec, task, runtime, tools)
-    arms[arm_key(task.spec)] = result
+    spec = _as_many_trials_as(task.spec, control)
+    if spec is not task.spec:
+        emit(
+            runtime,
+            "experiment",
+            f"treatment: capped at the control's {spec.budget.n_trials} trials (equal trial "
+            "budgets for both arms)",
+            agent="experiment",
+            hypothesis_id=h.id,
+        )
+    result = _run_arm("treatment", spec, task, runtime, tools)
+    arms[arm_key(spec)] = result
     spent += result.fit_time_s
     failed = [
         f"{name} arm failed: {r.reason}"
@@ -123,7 +145,7 @@ def run_experiment(
         "status_reason": "; ".join(failed) or None,
         "result": result,
         "control_result": control,
-        "trials_allocated": task.spec.budget.n_trials or 0,
+        "trials_allocated": spec.budget.n_trials or 0,
     }
     if task.measure_cost and not failed:
         updates["treatment_cost"] = _cost(tools, result)
