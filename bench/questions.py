@@ -122,10 +122,13 @@ def linear_noisy_dims(seed: int) -> pd.DataFrame:
 
 
 def steep_curve(seed: int) -> pd.DataFrame:
-    """A 4 x 4 checkerboard from 500 rows: half the training rows miss cells, so doubling
-    the data clearly helps (about +20 points for boosted trees)."""
+    """An 8 x 8 checkerboard from 1500 rows: with half of each training fold most cells
+    hold a handful of rows, so doubling the data helps by about +15 points (default
+    boosted trees, 5 folds, measured over three seeds: +14 to +17, every interval above
+    +8). A 4 x 4 board from 500 rows, used before, planted only +3 to +7 points, inside
+    the noise of 5 folds of 80 rows."""
     rng = np.random.default_rng(seed)
-    X = rng.uniform(0.0, 4.0, size=(500, 2))
+    X = rng.uniform(0.0, 8.0, size=(1500, 2))
     y = ((np.floor(X[:, 0]) + np.floor(X[:, 1])) % 2).astype(int)
     return _frame(X, y)
 
