@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
 import typer
 
@@ -19,6 +21,38 @@ app = typer.Typer(
 )
 for _module in COMMAND_MODULES:
     _module.register(app)
+
+DISTRIBUTION = "cosci-automl"
+
+
+def installed_version() -> str:
+    """The installed distribution's version ("unknown" when run from an uninstalled tree)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cosci {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """cosci: an AI co-scientist for machine learning, and the AutoML/NAS backend it runs on."""
+
 
 _err = cli_console(stderr=True)
 

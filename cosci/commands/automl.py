@@ -13,8 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from cosci._console import cli_console
+from cosci._json_output import JSON_HELP, JsonOutput
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from automl_backend import ExperimentResult, ExperimentSpec
 
 _out = cli_console()
@@ -173,8 +176,25 @@ def automl(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     time_column: Annotated[str | None, typer.Option(help="Column ordering rows for time splits.")] = None,
     features: Annotated[str | None, typer.Option(help="auto: keep the feature transforms that improve inner-fold CV, before the search.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:  # fmt: skip
     """Search models and hyperparameters on a table; print the leaderboard."""
+    options = {name: value for name, value in locals().items() if name != "json_output"}
+    with JsonOutput(json_output) as output:
+        result = _automl(**options)
+        output.emit(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _automl(
+    *, data: str, target: str | None, spec: Path | None, time_budget: float | None,
+    trials: int | None, metric: str | None, task: str, test_size: float | None,
+    out: Path | None, storage: str | None, study: str | None, artifacts: Path | None,
+    n_jobs: int | None, threads: int | None, trial_memory: int | None, seed: int | None,
+    time_column: str | None, features: str | None,
+) -> ExperimentResult:  # fmt: skip
+    """`cosci automl` without its output mode; the experiment's result."""
     from automl_backend import load_dataset, run_spec, train_test_split_dataset
     from automl_backend.distributed import is_shared_storage, redact
 
@@ -232,8 +252,7 @@ def automl(
     for note in result.notes:
         if note.startswith("features:"):
             _out.print(note)
-    if not result.ok:
-        raise typer.Exit(1)
+    return result
 
 
 # ---------------------------------------------------------------- cosci predict
@@ -250,8 +269,23 @@ def predict(
     data: Annotated[Path, typer.Option(help="CSV/Parquet file with the same feature columns.")],
     out: Annotated[Path, typer.Option(help="Where to write the predictions (CSV).")],
     trust: Annotated[bool, typer.Option("--trust", help=TRUST_HELP)] = False,
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:  # fmt: skip
     """Predict with a trained model; writes `prediction` (and class probabilities)."""
+    with JsonOutput(json_output) as output:
+        predictions = _predict(model, data, out, trust)
+        output.emit(
+            {
+                "out": str(out),
+                "rows": len(predictions),
+                "columns": [str(c) for c in predictions.columns],
+                "predictions": predictions.to_dict(orient="records"),
+            }
+        )
+
+
+def _predict(model: Path, data: Path, out: Path, trust: bool) -> pd.DataFrame:
+    """`cosci predict` without its output mode; the predictions it wrote."""
     import pandas as pd
 
     from automl_backend import load_model, read_table
@@ -269,6 +303,7 @@ def predict(
     predictions.to_csv(partial, index=False)
     partial.replace(out)
     _out.print(f"wrote {len(predictions)} predictions to {out}")
+    return predictions
 
 
 # ---------------------------------------------------------------- cosci spec

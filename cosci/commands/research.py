@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from cosci._console import cli_console
+from cosci._json_output import JSON_HELP, JsonOutput
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -129,7 +130,7 @@ def _drive(run: ResearchRun) -> None:
 
 
 def _safe_report(run: ResearchRun) -> None:
-    from cosci._report import write_report
+    from cosci.report import write_report
 
     try:
         if run.state():
@@ -139,8 +140,8 @@ def _safe_report(run: ResearchRun) -> None:
 
 
 def _finish(run: ResearchRun, seconds: float) -> None:
-    from cosci._report import write_report
     from cosci._tables import proposals_table, ranking_table
+    from cosci.report import write_report
 
     status = run.status()
     if status == "waiting_for_review":
@@ -169,7 +170,7 @@ def _default_out(goal: str) -> Path:
 
 def _start(
     goal: str, data: str, target: str | None, context: Any, out: Path | None, use_memory: bool
-) -> None:
+) -> ResearchRun:
     from agents import CoScientistError, ResearchRun, RunConfig
     from automl_backend import load_dataset, metric_names
 
@@ -189,6 +190,26 @@ def _start(
     run = ResearchRun.create(run_dir, config)
     _out.print(f"[bold]cosci[/] run in [cyan]{run.dir}[/]")
     _drive(run)
+    return run
+
+
+def _run_document(run: ResearchRun) -> dict[str, Any]:
+    """``--json`` of run and show: results.json's content, and what waits for review.
+
+    A finished run's results.json is read as written: it holds what only the writer
+    measures (best_model/ on the holdout); any other run's results are built afresh.
+    """
+    from cosci.report import RunResults, build_results
+
+    written = run.dir / "results.json"
+    if run.status() == "finished" and written.is_file():
+        results = RunResults.model_validate_json(written.read_text(encoding="utf-8"))
+    else:
+        results = build_results(run)
+    document = results.model_dump(mode="json")
+    request = run.pending_review()
+    document["pending_review"] = request.hypothesis_ids if request is not None else []
+    return document
 
 
 MAX_SECONDS = 7 * 24 * 3600
@@ -290,8 +311,22 @@ def run(
     replay: Annotated[
         Path | None, typer.Option(help="Replay RUN's LLM and memory logs (no model).")
     ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Run the co-scientist on a research goal and a data set."""
+    options = {name: value for name, value in locals().items() if name != "json_output"}
+    with JsonOutput(json_output) as output:
+        output.emit(_run_document(_run(**options)))
+
+
+def _run(
+    *, goal: str | None, data: str | None, target: str | None, rounds: int, hypotheses: int,
+    children: int, trials: int, time_budget: float, experiment_budget: float, folds: int,
+    seed: int, metric: str | None, holdout: float, rope: float, llm_share: float,
+    fill_budget: bool, auto_approve: bool, no_memory: bool, out: Path | None,
+    replay: Path | None,
+) -> ResearchRun:  # fmt: skip
+    """`cosci run` without its output mode; the run it made or replayed."""
     from pydantic import ValidationError
 
     from agents import CoScientistError, ResearchRun, RunContext
@@ -305,7 +340,7 @@ def run(
         new = ResearchRun.create(run_dir, config)
         _out.print(f"[bold]cosci[/] replay of {replay} in [cyan]{new.dir}[/] (no LLM is called)")
         _drive(new)
-        return
+        return new
     if goal is None or data is None:
         raise CoScientistError("cosci run needs a GOAL and --data (or --replay RUN)")
     _check_seconds(time_budget=time_budget, experiment_budget=experiment_budget)
@@ -328,7 +363,7 @@ def run(
         )
     except ValidationError as exc:
         raise CoScientistError(f"invalid run settings: {_settings_problem(exc)}") from None
-    _start(goal, data, target, context, out, not no_memory)
+    return _start(goal, data, target, context, out, not no_memory)
 
 
 def demo(
@@ -490,15 +525,27 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
         _drive(run)
 
 
-def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
+    json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
     """Ranked hypotheses, Elo history and evidence of a run (finished or not)."""
     from agents import CoScientistError, ResearchRun
-    from cosci._report import build_results
-    from cosci._tables import elo_history_table, ranking_table
 
     run = ResearchRun.open(run_dir)
     if not run.state():
         raise CoScientistError(f"run {run_dir} has not made its first step yet")
+    if json_output:
+        with JsonOutput(True) as output:
+            output.emit(_run_document(run))
+        return
+    _show_tables(run)
+
+
+def _show_tables(run: ResearchRun) -> None:
+    from cosci._tables import elo_history_table, ranking_table
+    from cosci.report import build_results
+
     results = build_results(run)
     _out.print(f"[bold]{results.goal}[/]  ({results.status}; {results.stop_reason or 'running'})")
     if results.plan is not None:

@@ -1,0 +1,121 @@
+"""Scripting: `--version`, and `--json` on run, show, automl and predict (one document on
+stdout, everything else on stderr). The co-scientist run uses the scripted fake LLM
+(plumbing only); `show`, `automl` and `predict` run in real subprocesses, piped."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import cosci.commands.research as research
+from agents.llm import RecordingLLM
+from cosci.cli import app, installed_version
+
+COSCI = Path(sys.executable).with_name("cosci")
+
+
+def _fakes() -> ModuleType:
+    path = Path(__file__).parents[1] / "agents" / "fakes.py"
+    spec = importlib.util.spec_from_file_location("cosci_scripting_test_fakes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fakes = _fakes()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [str(COSCI), *args], capture_output=True, text=True, timeout=600, env=env, check=False
+    )
+
+
+def test_version_prints_the_installed_distribution_version() -> None:
+    done = _cli("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"cosci {installed_version()}"
+    assert installed_version()[0].isdigit()
+
+
+def test_run_and_show_json_are_one_document_on_stdout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(
+        research,
+        "_make_llm",
+        lambda run: RecordingLLM(fakes.ScriptedFakeLLM(["knn", "logistic"]), run.llm_log),
+    )
+    monkeypatch.setattr(research, "_make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
+    out = tmp_path / "run"
+    args = ["run", "Which family wins?", "--data", "sklearn:breast_cancer", "--rounds", "1"]
+    tiny = ["--hypotheses", "2", "--children", "0", "--trials", "2", "--folds", "3"]
+    result = CliRunner().invoke(
+        app, [*args, *tiny, "--no-fill-budget", "--no-memory", "--auto-approve", "--json",
+              "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "finished" and document["pending_review"] == []
+    assert document["best_hypothesis"] in {"H1", "H2"}
+    assert {row["id"] for row in document["ranking"]} == {"H1", "H2"}
+    # The progress and the ranking table went to stderr.
+    assert "Ranked hypotheses" in result.stderr and "Ranked hypotheses" not in result.stdout
+
+    # `cosci show RUN --json | python -c 'import json,sys; json.load(sys.stdin)'`
+    shown = _cli("show", str(out), "--json")
+    assert shown.returncode == 0, shown.stderr
+    piped = subprocess.run(
+        [sys.executable, "-c", "import json,sys; d=json.load(sys.stdin); print(d['goal'])"],
+        input=shown.stdout, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert piped.stdout.strip() == "Which family wins?"
+    assert json.loads(shown.stdout)["ranking"] == document["ranking"]
+    assert json.loads(shown.stdout) == json.loads((out / "results.json").read_text()) | {
+        "pending_review": []
+    }
+
+
+def test_show_json_of_a_bad_run_is_an_error_line_and_no_stdout(tmp_path: Path) -> None:
+    done = _cli("show", str(tmp_path), "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "not a co-scientist run directory" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_automl_and_predict_json(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    frame = pd.DataFrame({"x": x, "z": rng.normal(size=60), "y": (x > 0).astype(int)})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    run_dir = tmp_path / "automl"
+    done = _cli("automl", "--data", str(tmp_path / "train.csv"), "--target", "y",
+                "--trials", "3", "--out", str(run_dir), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "ok" and result["n_trials"] == 3
+    assert len(result["fold_scores"]) >= 2 and result["best_score"] is not None
+    assert "Leaderboard" in done.stderr
+
+    frame.drop(columns="y").head(7).to_csv(tmp_path / "new.csv", index=False)
+    preds = tmp_path / "preds.csv"
+    done = _cli("predict", "--model", str(run_dir), "--data", str(tmp_path / "new.csv"),
+                "--out", str(preds), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["rows"] == 7 and document["out"] == str(preds)
+    assert document["columns"] == ["prediction", "proba_0", "proba_1"]
+    written = pd.read_csv(preds)
+    assert [row["prediction"] for row in document["predictions"]] == written["prediction"].tolist()
+    assert "wrote 7 predictions" in done.stderr
