@@ -80,8 +80,9 @@ def one_run(data: dict[str, Any], strategy: str, seed: int, budget: float, **kw:
         "final_epochs": result.final_epochs,
         "notes": result.notes,
     }
-    if "augment" in result.best_architecture:  # the policy the search picked (cnn space)
-        row["augment"] = result.best_architecture["augment"]
+    for key in ("augment", "mixup_alpha"):  # what the search picked, where the space has it
+        if key in result.best_architecture:
+            row[key] = result.best_architecture[key]
     print(json.dumps(row), flush=True)
     return row
 
