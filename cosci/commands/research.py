@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 import sys
 import time
 from pathlib import Path
@@ -164,8 +163,9 @@ def _finish(run: ResearchRun, seconds: float) -> None:
 
 
 def _default_out(goal: str) -> Path:
-    slug = "-".join(re.findall(r"[a-z0-9]+", goal.lower())[:5]) or "run"
-    return Path("cosci-runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}"
+    from cosci._api import default_run_dir
+
+    return default_run_dir(goal)
 
 
 def _start(
