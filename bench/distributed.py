@@ -98,7 +98,17 @@ def _study_counts(url: str, name: str) -> dict[str, Any]:
     processes = Counter(
         t.user_attrs.get("process", "?") for t in study.trials if t.state.is_finished()
     )
-    return {"states": dict(states), "trials_per_process": sorted(processes.values(), reverse=True)}
+    # Why trials failed, by the first words of the reason ("timed out after 40 s", ...).
+    reasons = Counter(
+        " ".join(str(t.user_attrs.get("fail_reason", "no reason")).split()[:4])
+        for t in study.trials
+        if t.state.name == "FAIL"
+    )
+    return {
+        "states": dict(states),
+        "trials_per_process": sorted(processes.values(), reverse=True),
+        "fail_reasons": dict(reasons),
+    }
 
 
 def run_case(case: str, budget: float, db: Postgres | None, workdir: Path) -> dict[str, Any]:

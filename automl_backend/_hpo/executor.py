@@ -2,8 +2,9 @@
 
 The loop starts a trial, polls for what its trials reported, and stops one when it is
 finished, pruned or out of time. :class:`ForkExecutor` (the default) runs each trial in
-a forked child of this process; a distributed executor would hand trials to workers on
-other machines behind the same three methods.
+a forked child of this process. Trials on other machines do not come through here: each
+``cosci worker`` runs its own search loop on the shared study (``shared``), asking
+Optuna for trials, and runs them with its own executor.
 """
 
 from __future__ import annotations
