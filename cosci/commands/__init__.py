@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cosci.commands import automl, llm, memory, nas, research, worker
+from cosci.commands import automl, export, llm, memory, nas, research, worker
 
-COMMAND_MODULES = (automl, worker, nas, research, llm, memory)
+COMMAND_MODULES = (automl, worker, nas, research, export, llm, memory)
 
 __all__ = ["COMMAND_MODULES"]
