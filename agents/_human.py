@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from agents._elo import INITIAL_ELO
 from agents._guard import CoScientistError
 from agents._messages import Hypothesis, Prediction, ResearchPlan, Review
+from agents._questions import Factor
 from agents._specs import build_spec, conform_spec
 from automl_backend import BackendError, ExperimentSpec, family_names
 
@@ -55,20 +56,43 @@ class HumanDecision(BaseModel):
 
 
 class HumanHypothesis(BaseModel):
-    """A person's own hypothesis; it competes like any other."""
+    """A person's own hypothesis: an intervention with a control, like any other.
+
+    The treatment arm is ``families`` or ``spec``; the control arm is
+    ``control_families`` or ``control_spec`` (neither: a tuned reference family, the
+    control of a family question). ``factor`` names what the two arms differ in, and
+    ``control_label`` / ``treatment_label`` its two levels in words. The prediction is
+    registered from ``expected_gain_points`` and ``direction`` (``better`` when the gain
+    is positive unless given).
+    """
 
     model_config = ConfigDict(extra="forbid")
     statement: str = Field(min_length=1, max_length=500)
     rationale: str = ""
+    factor: Factor = "family"
     families: list[str] | None = None
     spec: ExperimentSpec | None = None
+    control_families: list[str] | None = None
+    control_spec: ExperimentSpec | None = None
+    control_label: str | None = Field(default=None, max_length=200)
+    treatment_label: str | None = Field(default=None, max_length=200)
+    direction: Literal["better", "not_worse"] | None = None
     expected_gain_points: float = Field(default=1.0, ge=-100, le=100)
 
     @model_validator(mode="after")
     def _one_experiment(self) -> HumanHypothesis:
         if (self.families is None) == (self.spec is None):
             raise ValueError("a hypothesis needs exactly one of families or spec")
+        if self.control_families is not None and self.control_spec is not None:
+            raise ValueError("the control is control_families or control_spec, not both")
         return self
+
+    def prediction(self, control_label: str, rope_points: float) -> Prediction:
+        """The registered prediction: beat the control by the gain, or stay within it."""
+        gain = self.expected_gain_points
+        direction = self.direction or ("better" if gain > 0 else "not_worse")
+        points = abs(gain) if direction == "better" else max(abs(gain), rope_points)
+        return Prediction(direction=direction, min_effect_points=points, control=control_label)
 
 
 class HumanReviewNote(BaseModel):
@@ -130,7 +154,8 @@ def check_decisions(
             f"{', '.join(unknown)} not waiting for review; waiting: {', '.join(waiting)}"
         )
     valid = set(family_names(task))
-    for families in [d.families for d in decisions.decisions] + [a.families for a in decisions.add]:
+    named = [d.families for d in decisions.decisions] + [a.families for a in decisions.add]
+    for families in named + [a.control_families for a in decisions.add]:
         bad = sorted(set(families or []) - valid)
         if bad:
             raise CoScientistError(
@@ -144,8 +169,9 @@ def check_decisions(
         if d.spec is not None:
             check_compute(d.spec, d.id)
     for n, own in enumerate(decisions.add, start=1):
-        if own.spec is not None:
-            check_compute(own.spec, f"your hypothesis {n}")
+        for spec in (own.spec, own.control_spec):
+            if spec is not None:
+                check_compute(spec, f"your hypothesis {n}")
 
 
 def _experiment(
@@ -158,6 +184,11 @@ def _experiment(
         return build_spec(plan, families or [], name=hid)
     except BackendError as exc:
         raise CoScientistError(f"{hid}: {exc}") from None
+
+
+def _same_experiment(a: ExperimentSpec, b: ExperimentSpec) -> bool:
+    """Whether two arms would run the same search (their names aside)."""
+    return a.model_dump(exclude={"name"}) == b.model_dump(exclude={"name"})
 
 
 def apply_decisions(
@@ -219,9 +250,18 @@ def apply_decisions(
     for offset, own in enumerate(decisions.add):
         hid = f"H{len(hypotheses) + offset + 1}"
         treatment = _experiment(plan, hid, own.families, own.spec)
-        control = _experiment(plan, f"{hid}-control", [plan.reference_family], None)
-        control_label = f"a tuned {plan.reference_family}"
-        gain = own.expected_gain_points
+        if own.control_families is None and own.control_spec is None:
+            control = _experiment(plan, f"{hid}-control", [plan.reference_family], None)
+            default_label = f"a tuned {plan.reference_family}"
+        else:
+            control = _experiment(plan, f"{hid}-control", own.control_families, own.control_spec)
+            default_label = ", ".join(m.family for m in control.models)
+        if _same_experiment(treatment, control):
+            raise CoScientistError(
+                f"{hid}: the control and the treatment are the same experiment; change the "
+                f"{own.factor} of one of them"
+            )
+        control_label = own.control_label or default_label
         added.append(
             Hypothesis(
                 id=hid,
@@ -229,15 +269,12 @@ def apply_decisions(
                 origin="human",
                 statement=own.statement,
                 rationale=own.rationale,
-                factor="family",
+                factor=own.factor,
                 chosen_by="person",
                 control_label=control_label,
-                treatment_label=", ".join(m.family for m in treatment.models),
-                prediction=Prediction(
-                    direction="better" if gain > 0 else "not_worse",
-                    min_effect_points=abs(gain) if gain > 0 else max(abs(gain), plan.rope_points),
-                    control=control_label,
-                ),
+                treatment_label=own.treatment_label
+                or ", ".join(m.family for m in treatment.models),
+                prediction=own.prediction(control_label, plan.rope_points),
                 experiment=treatment,
                 control=control,
                 status="approved",
