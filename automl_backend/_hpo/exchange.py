@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -87,15 +88,15 @@ def unpack_problem(data: bytes) -> tuple[Problem, ExperimentSpec, ResolvedSpace,
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             meta = json.loads(arrays["meta"].tobytes())
             if meta.get("format") != FORMAT:
-                raise ValueError(f"problem format {meta.get('format')}, expected {FORMAT}")
+                raise KeyError(f"format {meta.get('format')}, expected {FORMAT}")
             X = pd.read_parquet(io.BytesIO(arrays["X"].tobytes()))
             y = arrays["y"]
             folds = []
             while f"train_{len(folds)}" in arrays:
                 index = len(folds)
                 folds.append((arrays[f"train_{index}"], arrays[f"valid_{index}"]))
-    except (OSError, KeyError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a published problem ({type(exc).__name__})") from None
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"not a published problem ({type(exc).__name__}: {exc})") from None
     column_types: dict[str, str] = meta["column_types"]
     for column, kind in column_types.items():
         if kind not in ("numeric", "boolean", "datetime"):

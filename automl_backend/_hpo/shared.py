@@ -101,9 +101,11 @@ def load_problem(
                 "was it created by `cosci automl --storage ...`?"
             )
         time.sleep(0.5)
+    from optuna.artifacts.exceptions import ArtifactNotFound
+
     try:
         problem, spec, space, _ = unpack_problem(_download(store, artifact_id))
-    except FileNotFoundError:
+    except (ArtifactNotFound, FileNotFoundError):
         raise BackendError(
             "the study's problem is not in this artifact store; "
             "pass the --artifacts folder the driver uses"
@@ -272,9 +274,10 @@ class SharedSearch(Search):
     # ---------------------------------------------------------- after the search
 
     def others_records(self) -> list[HPOTrial]:
-        """The study's finished trials that other processes ran, best first for complete
-        ones; the out-of-fold predictions of the best ``ensemble.candidates`` are loaded."""
+        """The study's finished trials that other processes ran; the out-of-fold
+        predictions of their best ``ensemble.candidates`` are loaded."""
         import optuna
+        from optuna.artifacts.exceptions import ArtifactNotFound
 
         states = optuna.trial.TrialState
         own = {r.number for r in self.records}
@@ -288,8 +291,14 @@ class SharedSearch(Search):
         by_number = {t.number: t for t in self._trials(states.COMPLETE)}
         for record in complete[: self.spec.ensemble.candidates]:
             artifact_id = by_number[record.number].user_attrs.get(OOF_ATTR)
-            if artifact_id is not None:
+            if artifact_id is None:
+                continue
+            try:
                 record.oof = unpack_oof(_download(self.artifacts, artifact_id))
+            except (ArtifactNotFound, FileNotFoundError):
+                # A process with another artifact store: rank the trial, leave it out of
+                # the ensemble.
+                log.warning("trial %d: out-of-fold predictions not found", record.number)
         return records
 
     def _record(self, trial: Any) -> HPOTrial:

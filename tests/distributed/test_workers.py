@@ -157,13 +157,14 @@ def _running_trial_of(storage: Any, name: str, pid: int) -> int | None:
 def test_driver_and_two_workers_survive_a_killed_worker(database: str, tmp_path: Path) -> None:
     data, spec = _slow_problem(tmp_path)
     n_trials = 6
+    worker_args = ["worker", "--storage", database, "--study", "shared", "--wait", "120"]
+    # The worker to kill starts first (it waits for the study), to be early for a trial.
+    doomed = _start(worker_args, tmp_path / "doomed.log")
     driver = _start([
         "automl", "--data", str(data), "--target", "y", "--spec", str(spec),
         "--trials", str(n_trials), "--time-budget", "400", "--storage", database,
         "--study", "shared", "--out", str(tmp_path / "run"),
     ], tmp_path / "driver.log")  # fmt: skip
-    worker_args = ["worker", "--storage", database, "--study", "shared", "--wait", "120"]
-    doomed = _start(worker_args, tmp_path / "doomed.log")
     survivor = _start(worker_args, tmp_path / "survivor.log")
     storage = optuna.storages.RDBStorage(sqlalchemy_url(database))
     try:
@@ -204,3 +205,22 @@ def test_driver_and_two_workers_survive_a_killed_worker(database: str, tmp_path:
         study.get_trials(states=(states.RUNNING, states.WAITING))
     )
     assert "worker done" in (tmp_path / "survivor.log").read_text()
+
+
+def test_files_go_to_a_shared_folder_when_one_is_named(database: str, tmp_path: Path) -> None:
+    from automl_backend import BackendError
+    from automl_backend._hpo.shared import load_problem
+    from automl_backend._hpo.storage import open_artifact_store
+
+    folder = tmp_path / "shared"
+    result = run_spec(_spec("folder", 3), _small_data(), storage=database, artifacts=folder)
+    assert result.status == "ok"
+    study = _study(database, "folder")
+    stored = {p.name for p in folder.rglob("*") if p.is_file()}
+    assert study.user_attrs["cosci:problem"] in stored
+    assert {t.user_attrs["oof_artifact"] for t in study.trials} <= stored
+    problem, _, _ = load_problem(study, open_artifact_store(database, folder), wait_s=1)
+    assert len(problem.y) == 150 and len(problem.folds) == 3
+    # a worker without the folder looks in the database and says what to pass
+    with pytest.raises(BackendError, match="pass the --artifacts folder"):
+        load_problem(study, open_artifact_store(database), wait_s=1)
