@@ -271,6 +271,26 @@ class SharedSearch(Search):
             self.running.pop(run.trial.number, None)
             log.warning("trial %d was failed by another process: %s", run.trial.number, exc)
 
+    def stop_all(self, reason: str) -> None:
+        """Fail the running trials and queue each again: an interrupted process's trials
+        are retried by another, as a dead one's are."""
+        import optuna
+
+        stopped = [run.trial._trial_id for run in self.running.values()]
+        super().stop_all(reason)
+        for trial_id in stopped:
+            trial = self.storage.get_trial(trial_id)
+            if trial.state != optuna.trial.TrialState.FAIL:
+                continue
+            history = [*trial.system_attrs.get("retry_history", []), trial.number]
+            self.study.add_trial(
+                optuna.trial.create_trial(
+                    state=optuna.trial.TrialState.WAITING, params=trial.params,
+                    distributions=trial.distributions,
+                    system_attrs={"failed_trial": history[0], "retry_history": history},
+                )
+            )  # fmt: skip
+
     # ---------------------------------------------------------- after the search
 
     def others_records(self) -> list[HPOTrial]:

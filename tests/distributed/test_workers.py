@@ -224,3 +224,36 @@ def test_files_go_to_a_shared_folder_when_one_is_named(database: str, tmp_path: 
     # a worker without the folder looks in the database and says what to pass
     with pytest.raises(BackendError, match="pass the --artifacts folder"):
         load_problem(study, open_artifact_store(database), wait_s=1)
+
+
+@pytest.mark.slow
+def test_an_interrupted_worker_hands_its_trial_back(database: str, tmp_path: Path) -> None:
+    data, spec = _slow_problem(tmp_path)
+    worker = _start(["worker", "--storage", database, "--study", "ctrl-c", "--wait", "120"],
+                    tmp_path / "worker.log")  # fmt: skip
+    driver = _start([
+        "automl", "--data", str(data), "--target", "y", "--spec", str(spec), "--trials", "3",
+        "--time-budget", "400", "--storage", database, "--study", "ctrl-c",
+        "--out", str(tmp_path / "run"),
+    ], tmp_path / "driver.log")  # fmt: skip
+    storage = optuna.storages.RDBStorage(sqlalchemy_url(database))
+    try:
+        stopped = _wait_for(
+            lambda: _running_trial_of(storage, "ctrl-c", worker.pid), 180, "a worker's trial"
+        )
+        worker.send_signal(signal.SIGINT)  # Ctrl-C
+        assert worker.wait(timeout=60) == 130
+        assert driver.wait(timeout=400) == 0, (tmp_path / "driver.log").read_text()
+    finally:
+        for process in (driver, worker):
+            if process.poll() is None:
+                process.kill()
+    study = _study(database, "ctrl-c")
+    states = optuna.trial.TrialState
+    interrupted = study.trials[stopped]
+    assert interrupted.state == states.FAIL
+    assert interrupted.user_attrs["fail_reason"] == "stopped: the worker was interrupted"
+    retries = [t for t in study.trials if t.system_attrs.get("failed_trial") == stopped]
+    assert len(retries) == 1 and retries[0].state == states.COMPLETE
+    assert retries[0].params == interrupted.params
+    assert not study.get_trials(states=(states.RUNNING, states.WAITING))
