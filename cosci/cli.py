@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import shutil
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
@@ -12,12 +13,18 @@ import typer
 from cosci._console import cli_console, show_warnings
 from cosci.commands import COMMAND_MODULES
 
+RICH_HELP_COLUMNS = 100
+"""Below this width (and in a pipe) help is click's plain layout: rich's boxed panels cut
+long option names ("--experiment-bud…") and wrap help text a few words per line."""
+
 app = typer.Typer(
     name="cosci",
     help="cosci: an AI co-scientist for machine learning, and the AutoML/NAS backend it runs on.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    rich_markup_mode=(
+        "rich" if shutil.get_terminal_size((80, 24)).columns >= RICH_HELP_COLUMNS else None
+    ),
 )
 for _module in COMMAND_MODULES:
     _module.register(app)

@@ -36,11 +36,27 @@ def _fakes() -> ModuleType:
 fakes = _fakes()
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run(
         [str(COSCI), *args], capture_output=True, text=True, timeout=600, env=env, check=False
     )
+
+
+def test_help_at_80_columns_keeps_option_names_whole() -> None:
+    done = _cli("run", "--help", env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    assert "--experiment-budget" in done.stdout and "…" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
+
+
+def test_shell_completion_completes_commands_and_options() -> None:
+    words = {"_COSCI_COMPLETE": "complete_bash", "COMP_WORDS": "cosci exp", "COMP_CWORD": "1"}
+    assert _cli(env=words).stdout.split() == ["export"]
+    words |= {"COMP_WORDS": "cosci run --experiment-b", "COMP_CWORD": "2"}
+    assert _cli(env=words).stdout.split() == ["--experiment-budget"]
+    script = _cli("--show-completion", "bash")
+    assert script.returncode == 0 and "_COSCI_COMPLETE=complete_bash" in script.stdout
 
 
 def test_version_prints_the_installed_distribution_version() -> None:
@@ -86,6 +102,16 @@ def test_run_and_show_json_are_one_document_on_stdout(
     assert json.loads(shown.stdout) == json.loads((out / "results.json").read_text()) | {
         "pending_review": []
     }
+
+    # At 80 columns the ranking is one cell per hypothesis, not a word per line.
+    narrow = _cli("show", str(out), env={"COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    table = narrow.stdout.split("Elo history")[0]
+    # Titles and captions are whole lines the terminal wraps; the box itself fits.
+    boxed = [line for line in table.splitlines() if line[:1] in set("┏┃┡│├└")]
+    assert len(boxed) > 6 and max(len(line) for line in boxed) <= 80
+    first = document["hypotheses"][0]["statement"]
+    assert " ".join(first.split()[:4]) in table
 
 
 def test_show_json_of_a_bad_run_is_an_error_line_and_no_stdout(tmp_path: Path) -> None:
