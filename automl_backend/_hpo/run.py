@@ -183,6 +183,10 @@ def _shared_search(spec: ExperimentSpec, dataset: Dataset, problem: Problem,
         study.sampler = make_sampler(spec, len(study.directions), seed=secrets.randbits(31),
                                      shared=True)  # fmt: skip
         warm = []
+    if spec.budget.n_trials is not None:
+        # Queued trials run first, whoever asks; left over past the budget, they would
+        # stand before a dead process's retry in the queue.
+        warm = warm[: spec.budget.n_trials]
     store = open_artifact_store(storage, artifacts)
     publish_problem(study, store, problem, spec, space, data_fingerprint(dataset))
     return SharedSearch(

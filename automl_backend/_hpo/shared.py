@@ -90,6 +90,8 @@ def load_problem(
     study: Any, store: Any, wait_s: float
 ) -> tuple[Problem, ExperimentSpec, ResolvedSpace]:
     """The published problem, waiting up to ``wait_s`` for a driver that is still starting."""
+    from optuna.artifacts.exceptions import ArtifactNotFound
+
     give_up = time.monotonic() + wait_s
     while True:
         artifact_id = study.user_attrs.get(PROBLEM_ATTR)
@@ -101,8 +103,6 @@ def load_problem(
                 "was it created by `cosci automl --storage ...`?"
             )
         time.sleep(0.5)
-    from optuna.artifacts.exceptions import ArtifactNotFound
-
     try:
         problem, spec, space, _ = unpack_problem(_download(store, artifact_id))
     except (ArtifactNotFound, FileNotFoundError):
