@@ -251,6 +251,7 @@ def _settings_problem(exc: ValidationError) -> str:
 
 
 def run(
+    ctx: typer.Context,
     goal: Annotated[
         str | None, typer.Argument(help="The research goal, in plain language.")
     ] = None,
@@ -312,11 +313,58 @@ def run(
         Path | None, typer.Option(help="Replay RUN's LLM and memory logs (no model).")
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
-) -> None:
+    config: Annotated[
+        Path | None,
+        typer.Option(help="YAML file of these options (rounds: 2, time-budget: 300, ...); "
+                     "options on the command line win."),
+    ] = None,
+) -> None:  # fmt: skip
     """Run the co-scientist on a research goal and a data set."""
-    options = {name: value for name, value in locals().items() if name != "json_output"}
+    options = dict(locals())  # the run's options: the parameters, less the output mode
+    for name in ("ctx", "json_output", "config"):
+        del options[name]
+    if config is not None:
+        options = _with_config_file(ctx, config, options)
     with JsonOutput(json_output) as output:
         output.emit(_run_document(_run(**options)))
+
+
+def _with_config_file(ctx: typer.Context, path: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the values of a run.yaml, except those given on the command line.
+
+    Values are converted to the option's type here; their ranges are checked where the
+    command line's are, when the run's settings are built.
+    """
+    import typing
+
+    import yaml
+    from pydantic import TypeAdapter, ValidationError
+
+    from agents import CoScientistError
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        reason = " ".join(str(exc).split())
+        raise CoScientistError(f"cannot read --config {path}: {reason}") from None
+    if not isinstance(loaded, dict):
+        raise CoScientistError(f"--config {path} must hold a mapping of option: value")
+    types = typing.get_type_hints(run)
+    merged = dict(options)
+    for key, value in loaded.items():
+        name = str(key).removeprefix("--").replace("-", "_")
+        if name not in options:
+            valid = ", ".join(n.replace("_", "-") for n in options)
+            raise CoScientistError(f"--config {path}: unknown option {key!r}; valid: {valid}")
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            continue  # given on the command line
+        try:
+            merged[name] = TypeAdapter(types[name]).validate_python(value)
+        except ValidationError as exc:
+            message = exc.errors()[0]["msg"]
+            raise CoScientistError(f"--config {path}: {key}: {message}, got {value!r}") from None
+    return merged
 
 
 def _run(

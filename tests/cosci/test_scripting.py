@@ -145,3 +145,51 @@ def test_automl_and_predict_json(tmp_path: Path) -> None:
     written = pd.read_csv(preds)
     assert [row["prediction"] for row in document["predictions"]] == written["prediction"].tolist()
     assert "wrote 7 predictions" in done.stderr
+
+
+def test_run_config_file_sets_options_and_the_command_line_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(
+        research,
+        "_make_llm",
+        lambda run: RecordingLLM(fakes.ScriptedFakeLLM(["knn", "logistic"]), run.llm_log),
+    )
+    monkeypatch.setattr(research, "_make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "goal: Which family wins?\ndata: sklearn:breast_cancer\nrounds: 1\nhypotheses: 2\n"
+        "children: 0\ntrials: 2\nfolds: 3\ntime-budget: 900\nfill_budget: false\n"
+        "no-memory: true\nholdout: 0.1\n"
+    )
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["run", "--config", str(config), "--folds", "4", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["pending_review"] == ["H1", "H2"]
+    saved = json.loads((out / "run.json").read_text())
+    assert saved["goal"] == "Which family wins?" and saved["use_memory"] is False
+    context = saved["context"]
+    assert (context["rounds"], context["hypotheses_per_round"], context["folds"]) == (1, 2, 4)
+    assert context["holdout"] == 0.1 and context["fill_time_budget"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("roundz: 2\n", "unknown option 'roundz'; valid: goal, data"),
+        ("rounds: 0\n", "--rounds: Input should be greater than or equal to 1"),
+        ("holdout: lots\n", "holdout: Input should be a valid number"),
+        ("- rounds\n", "must hold a mapping"),
+        ("rounds: [\n", "cannot read --config"),
+    ],
+)
+def test_bad_config_file_is_one_line(text: str, message: str, tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(text)
+    done = _cli("run", "Q?", "--data", "sklearn:iris", "--config", str(config),
+                "--out", str(tmp_path / "run"))  # fmt: skip
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()
