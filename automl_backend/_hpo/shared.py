@@ -304,7 +304,9 @@ class SharedSearch(Search):
         records: list[HPOTrial] = []
         for trial in self._trials(states.COMPLETE, states.PRUNED, states.FAIL):
             if trial.number not in own:
-                records.append(self._record(trial))
+                record = self._record(trial)
+                if record is not None:
+                    records.append(record)
         complete = sorted(
             (r for r in records if r.state == "complete"), key=lambda r: -(r.score or 0.0)
         )
@@ -321,7 +323,9 @@ class SharedSearch(Search):
                 log.warning("trial %d: out-of-fold predictions not found", record.number)
         return records
 
-    def _record(self, trial: Any) -> HPOTrial:
+    def _record(self, trial: Any) -> HPOTrial | None:
+        """``trial`` as a record; None for one this process cannot read (another
+        driver's search space)."""
         import optuna
 
         attrs = trial.user_attrs
@@ -332,10 +336,16 @@ class SharedSearch(Search):
         }.get(trial.state, "failed")
         if config is None:
             # Failed by a heartbeat check: the process died before it wrote anything.
-            trial_config = suggest_config(optuna.trial.FixedTrial(trial.params), self.space)
-            reason = "its process stopped sending heartbeats; the trial was retried"
+            try:
+                trial_config = suggest_config(optuna.trial.FixedTrial(trial.params), self.space)
+            except ValueError:
+                return None
+            reason = "its process stopped sending heartbeats (a retry was queued)"
         else:
-            trial_config = TrialConfig.model_validate(config)
+            try:
+                trial_config = TrialConfig.model_validate(config)
+            except ValueError:
+                return None
             reason = attrs.get("fail_reason") or attrs.get("note")
         duration = trial.duration.total_seconds() if trial.duration is not None else 0.0
         values = trial.values or []
