@@ -27,6 +27,10 @@ def build_llm(
     from agents.llm import LocalLLM, OpenAICompatibleLLM, RecordingLLM, ReplayLLM, redact_url
 
     client: LLMClient
+    # None keeps each client's own number of repair tries.
+    repair = (
+        {} if settings.llm_repair_tries is None else {"repair_tries": settings.llm_repair_tries}
+    )
     if replay_from is not None:
         client = ReplayLLM(replay_from)
     elif settings.llm_base_url:
@@ -47,9 +51,12 @@ def build_llm(
             else settings.llm_structured_output,
             temperature=settings.llm_temperature,
             token_param=settings.llm_token_param,
+            **repair,
         )
     else:
-        client = LocalLLM(cache_dir=settings.model_cache_path, threads=settings.llm_threads)
+        client = LocalLLM(
+            cache_dir=settings.model_cache_path, threads=settings.llm_threads, **repair
+        )
     if usage is not None:
         client = usage.track(client)
     if log_path is not None:

@@ -1,7 +1,8 @@
 """Application settings: environment variables over the settings file over defaults.
 
-The settings file is ``$COSCI_HOME/settings.yaml`` (``~/.cosci/settings.yaml`` by
-default). Library packages never read these themselves: the application shell builds
+Every field of :class:`Settings` is a key of the settings file and a ``COSCI_<FIELD>``
+variable (``llm_temperature``: ``COSCI_LLM_TEMPERATURE``). The settings file is
+``$COSCI_HOME/settings.yaml`` (``~/.cosci/settings.yaml`` by default). Library packages never read these themselves: the application shell builds
 their objects from a :class:`Settings` and injects them.
 """
 
@@ -14,19 +15,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-_ENV_NAMES: dict[str, str] = {
-    "home": "COSCI_HOME",
-    "llm_base_url": "COSCI_LLM_BASE_URL",
-    "llm_model": "COSCI_LLM_MODEL",
-    "llm_api_key": "OPENAI_API_KEY",
-    "llm_threads": "COSCI_LLM_THREADS",
-    "llm_timeout_s": "COSCI_LLM_TIMEOUT",
-    "llm_max_retries": "COSCI_LLM_MAX_RETRIES",
-    "llm_structured_output": "COSCI_LLM_STRUCTURED_OUTPUT",
-    "llm_temperature": "COSCI_LLM_TEMPERATURE",
-    "llm_token_param": "COSCI_LLM_TOKEN_PARAM",
-    "chroma_url": "COSCI_CHROMA_URL",
+ENV_PREFIX = "COSCI_"
+"""Every setting ``name`` is read from the variable ``COSCI_<NAME>`` (``env_names``)."""
+_OTHER_ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "llm_api_key": ("OPENAI_API_KEY",),
+    "llm_timeout_s": ("COSCI_LLM_TIMEOUT",),
 }
+"""Variables also read for a setting, after its COSCI_ name: the OpenAI SDK's own key
+variable, and earlier names kept working."""
 
 
 class SettingsError(Exception):
@@ -61,6 +57,9 @@ class Settings(BaseModel):
     none, as reasoning models require."""
     llm_token_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     """The request field that caps an answer; reasoning models want max_completion_tokens."""
+    llm_repair_tries: int | None = Field(default=None, ge=0, le=5)
+    """Times an invalid structured answer is sent back to the model with the problem
+    named, before the call fails; None keeps the client's own (1 embedded, 2 endpoint)."""
     chroma_url: str | None = None
     """chromadb server URL; None means a PersistentClient under ``home``."""
 
@@ -99,11 +98,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                 f"{settings_file}: unknown settings {unknown}; valid: {sorted(Settings.model_fields)}"
             )
         values.update(loaded)
-    for field, name in _ENV_NAMES.items():
-        if env.get(name):
-            values[field] = env[name]
+    for field in Settings.model_fields:
+        given = next((env[name] for name in env_names(field) if env.get(name)), None)
+        if given is not None:
+            values[field] = given
     values["home"] = home
     try:
         return Settings(**values)
     except ValueError as exc:
         raise SettingsError(f"invalid settings: {exc}") from exc
+
+
+def env_names(field: str) -> tuple[str, ...]:
+    """The variables that set ``field``, first one set wins: ``COSCI_<FIELD>``, then any
+    other name it is known by."""
+    return (f"{ENV_PREFIX}{field.upper()}", *_OTHER_ENV_NAMES.get(field, ()))
