@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from cosci._api import open_result
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from agents import Hypothesis
     from automl_backend import ExperimentResult
-    from cosci.report import RunResults
 
 SOURCE_TAG = "cosci.source"
 """On a parent run: the absolute path of the run directory it was exported from."""
@@ -203,14 +204,8 @@ def _previous_export(
         client.delete_run(parent_id)
 
 
-def _load_research(run_dir: Path) -> RunResults:
-    from cosci._api import open_result
-
-    return open_result(run_dir).results
-
-
 def _export_research(writer: _Writer, run_dir: Path) -> tuple[str, dict[str, str]]:
-    results = _load_research(run_dir)
+    results = open_result(run_dir).results
     config = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     plan = results.plan
     metric = plan.metric if plan else ""
