@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from automl_backend._errors import BackendError
 from automl_backend._hpo.executor import ForkExecutor
-from automl_backend._hpo.shared import SharedSearch, load_problem
+from automl_backend._hpo.shared import END_ATTR, SharedSearch, load_problem
 from automl_backend._hpo.storage import open_artifact_store, open_storage, redact
 from automl_backend._hpo.study import join_study
 from automl_backend._hpo.worker import trial_memory_limit_mb
@@ -104,3 +106,44 @@ def run_study_worker(storage_url: str, study_name: str, *, artifacts: str | Path
         seconds=time.monotonic() - started,
         stop_reason=search.stop_reason or "nothing left to run",
     )  # fmt: skip
+
+
+def _search_is_over(storage: Any, name: str) -> bool:
+    """True when every driver of study ``name`` has passed its search end."""
+    attrs = storage.get_study_user_attrs(storage.get_study_id_from_name(name))
+    ends = [float(v) for k, v in attrs.items() if k.startswith(END_ATTR)]
+    return bool(ends) and max(ends) < time.time()
+
+
+def follow_studies(storage_url: str, prefix: str, *, idle_s: float = 60.0,
+                   artifacts: str | Path | None = None, n_jobs: int = 1,
+                   trial_memory_mb: int | None = None, threads: int | None = None,
+                   on_join: Callable[[str], None] | None = None,
+                   progress: ProgressCallback | None = None) -> list[WorkerSummary]:  # fmt: skip
+    """Work for every study whose name starts with ``prefix``, one after the other, as
+    drivers create them (a sweep, or the experiments of a co-scientist run); return
+    once ``idle_s`` seconds pass with none to join. Studies whose search is over are
+    skipped; each study is joined once."""
+    import optuna
+
+    storage = open_storage(storage_url)
+    joined: set[str] = set()
+    summaries: list[WorkerSummary] = []
+    idle_since = time.monotonic()
+    while time.monotonic() - idle_since < idle_s:
+        names = optuna.get_all_study_names(storage)  # type: ignore[arg-type]
+        fresh = [n for n in names if n.startswith(prefix) and n not in joined]
+        for name in fresh:
+            joined.add(name)
+            if _search_is_over(storage, name):
+                continue
+            if on_join is not None:
+                on_join(name)
+            summaries.append(run_study_worker(
+                storage_url, name, artifacts=artifacts, n_jobs=n_jobs,
+                trial_memory_mb=trial_memory_mb, threads=threads, progress=progress,
+            ))  # fmt: skip
+            idle_since = time.monotonic()
+        if not fresh:
+            time.sleep(1.0)
+    return summaries

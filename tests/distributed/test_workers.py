@@ -257,3 +257,33 @@ def test_an_interrupted_worker_hands_its_trial_back(database: str, tmp_path: Pat
     assert len(retries) == 1 and retries[0].state == states.COMPLETE
     assert retries[0].params == interrupted.params
     assert not study.get_trials(states=(states.RUNNING, states.WAITING))
+
+
+@pytest.mark.slow
+def test_a_following_worker_joins_each_study_of_a_sweep(database: str, tmp_path: Path) -> None:
+    data, spec = _slow_problem(tmp_path)
+    worker = _start(["worker", "--storage", database, "--follow", "sweep-", "--idle", "25"],
+                    tmp_path / "worker.log")  # fmt: skip
+    try:
+        for name in ("sweep-a", "sweep-b"):
+            driver = subprocess.run([
+                *COSCI, "automl", "--data", str(data), "--target", "y", "--spec", str(spec),
+                "--trials", "6", "--time-budget", "300", "--storage", database,
+                "--study", name, "--out", str(tmp_path / name),
+            ], capture_output=True, text=True, env=ENV, timeout=300)  # fmt: skip
+            assert driver.returncode == 0, driver.stdout + driver.stderr
+        assert worker.wait(timeout=120) == 0, (tmp_path / "worker.log").read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    mine = f"{socket.gethostname()}:{worker.pid}"
+    for name in ("sweep-a", "sweep-b"):
+        ran = [t for t in _study(database, name).trials if t.user_attrs.get("process") == mine]
+        assert ran and all(t.state == optuna.trial.TrialState.COMPLETE for t in ran)
+    log = (tmp_path / "worker.log").read_text()
+    assert "joined study 'sweep-a'" in log and "joined study 'sweep-b'" in log
+
+
+def test_a_worker_needs_a_study_or_a_prefix(database: str) -> None:
+    message = _one_line_error(["worker", "--storage", database])
+    assert "--study NAME" in message and "--follow PREFIX" in message
