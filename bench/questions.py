@@ -113,11 +113,13 @@ def linear_separable(seed: int) -> pd.DataFrame:
 
 
 def linear_noisy_dims(seed: int) -> pd.DataFrame:
-    """A linear class in 4 of 20 features, 800 rows: logistic regression beats trees by
-    about 5 points (at 300 rows the intervals were wider than that)."""
+    """A linear class, the sum of 10 of 20 features, 1000 rows: logistic regression beats
+    default boosted trees by +9 to +15 points and an RBF SVM by +5 (plain 5-fold CV, three
+    seeds). The earlier plant (4 of 20 features, 800 rows) gave +4 to +7 points against
+    trees, about as wide as the 5-fold intervals."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(800, 20))
-    y = (X[:, 0] + X[:, 1] - X[:, 2] + 0.5 * X[:, 3] > 0).astype(int)
+    X = rng.normal(size=(1000, 20))
+    y = (X[:, :10].sum(axis=1) > 0).astype(int)
     return _frame(X, y)
 
 
