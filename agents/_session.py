@@ -2,8 +2,10 @@
 
 Layout of a run directory::
 
-    run.json              RunConfig: goal, data, target, RunContext, replay source
-    checkpoints.sqlite    LangGraph checkpoints (every step; each finished experiment)
+    run.json              RunConfig: goal, data, target, RunContext, replay source, and
+                          the databases it uses, if any (their URLs without password)
+    checkpoints.sqlite    LangGraph checkpoints (every step; each finished experiment),
+                          unless run.json names a PostgreSQL checkpointer
     llm_calls.jsonl       every LLM call (the replay log)
     memory_calls.jsonl    every memory look-up (replayed with the LLM log)
     experiments/<id>/     backend run directories; experiments.log: starts and finishes
@@ -16,27 +18,42 @@ for a replay, or fakes in tests) and passes them to :meth:`ResearchRun.advance`.
 
 One process at a time may write a run (:meth:`ResearchRun.lock`): two resumes from
 different states would interleave their checkpoints and call logs.
+
+A run may keep its checkpoints on a PostgreSQL server (``checkpointer``: LangGraph's
+PostgresSaver, one thread per run) and share its experiments' Optuna studies on one
+(``storage``: ``cosci worker --follow <study_prefix>`` evaluates their trials). run.json
+keeps those URLs without their password, so a reopened run reads it where libpq looks
+for one: PGPASSWORD or ~/.pgpass.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents._checkpoint import count_checkpoints, open_checkpointer
+from agents._checkpoint import (
+    count_checkpoints,
+    has_checkpoints,
+    open_checkpointer,
+    open_postgres_checkpointer,
+)
 from agents._clock import ClockedLLM, RunClock
 from agents._context import RunContext
 from agents._guard import CoScientistError
 from agents._human import ReviewDecisions, ReviewRequest
 from agents._messages import ProgressEvent
 from agents.llm import LLMClient
+from automl_backend import BackendError
+from automl_backend.distributed import is_shared_storage, open_storage, redact
 from tools import Toolbox
 
 THREAD_ID = "cosci"
@@ -57,10 +74,55 @@ class RunConfig(BaseModel):
     use_memory: bool = True
     replay_of: str | None = None
     """Run directory whose LLM and memory logs this run replays."""
+    storage: str | None = None
+    """Database server URL (``postgresql://...``) of the experiments' Optuna studies,
+    which ``cosci worker`` processes join; None: each experiment keeps its own study."""
+    study_prefix: str | None = None
+    """The experiments' study names start with this (``<run folder>/``) when ``storage``
+    is set: ``cosci worker --follow`` takes it."""
+    checkpointer: str | None = None
+    """PostgreSQL URL of the LangGraph checkpoints; None: checkpoints.sqlite."""
+    thread_id: str = THREAD_ID
+    """The run's LangGraph thread: its own on a shared PostgreSQL checkpointer."""
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
 Status = Literal["new", "waiting_for_review", "finished", "stopped"]
+
+
+def without_password(url: str) -> str:
+    """``url`` with no password (``user:secret@`` becomes ``user@``, ``password=`` is
+    dropped from the query): what a run directory stores."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, _, host = netloc.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        netloc = f"{user}@{host}" if user else host
+    query = parts.query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(key.lower() == "password" for key, _ in pairs):
+        query = urlencode([(k, v) for k, v in pairs if k.lower() != "password"])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _check_storage(url: str, prefix: str) -> None:
+    """Refuse a storage that is not a reachable database server, or that holds studies
+    of another run of the same folder name."""
+    import optuna
+
+    if not is_shared_storage(url):
+        raise BackendError(
+            f"--storage {redact(url)} is not a database server: give a postgresql:// URL "
+            "(without --storage each experiment keeps its own study in its folder)"
+        )
+    names = optuna.get_all_study_names(open_storage(url))
+    taken = sorted(name for name in names if name.startswith(prefix))
+    if taken:
+        raise BackendError(
+            f"{redact(url)} already holds studies of a run named {prefix.rstrip('/')!r} "
+            f"({', '.join(taken[:3])}); choose another --out folder name"
+        )
 
 
 def _os_reason(exc: OSError) -> str:
@@ -125,10 +187,32 @@ class ResearchRun:
 
     @classmethod
     def create(cls, run_dir: Path, config: RunConfig) -> ResearchRun:
-        """Make the run directory (it must be new or empty) and write run.json."""
+        """Make the run directory (it must be new or empty) and write run.json.
+
+        The databases ``config`` names are checked first (reachable; the storage free of
+        this run's study names); run.json keeps their URLs without password, while this
+        object, used by the process that creates the run, keeps them whole. A run on a
+        PostgreSQL checkpointer gets a thread of its own.
+        """
         run_dir = Path(run_dir)
         if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
             raise CoScientistError(f"run directory {run_dir} already exists and is not empty")
+        update: dict[str, Any] = {"study_prefix": None, "thread_id": THREAD_ID}
+        if config.storage is not None:
+            update["study_prefix"] = f"{run_dir.resolve().name}/"
+            _check_storage(config.storage, update["study_prefix"])
+        if config.checkpointer is not None:
+            update["thread_id"] = f"{run_dir.resolve().name}-{uuid.uuid4().hex[:12]}"
+            with open_postgres_checkpointer(config.checkpointer):
+                pass  # reachable, tables made
+        config = config.model_copy(update=update)
+        stored = config.model_copy(
+            update={
+                key: without_password(url)
+                for key in ("storage", "checkpointer")
+                if (url := getattr(config, key)) is not None
+            }
+        )
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -138,7 +222,7 @@ class ResearchRun:
         try:
             # "x": of two processes creating the same run, the second one stops here.
             with (run_dir / "run.json").open("x", encoding="utf-8") as handle:
-                handle.write(config.model_dump_json(indent=2))
+                handle.write(stored.model_dump_json(indent=2))
         except FileExistsError:
             raise CoScientistError(
                 f"run directory {run_dir} already exists and is not empty"
@@ -175,6 +259,8 @@ class ResearchRun:
             replay_lookups_from=replay,
             holdout_fraction=self.config.context.holdout,
             seed=self.config.context.seed,
+            storage=self.config.storage,
+            study_prefix=self.config.study_prefix or "",
         )
 
     # ------------------------------------------------------------ writing
@@ -225,8 +311,9 @@ class ResearchRun:
 
     # ------------------------------------------------------------ graph
 
-    def _check_intact(self) -> None:
-        """Refuse a run that has started but lost its checkpoints.
+    def _check_intact(self, saver: Any = None) -> None:
+        """Refuse a run that has started but lost its checkpoints (``saver``: the run's
+        checkpointer when it is open already).
 
         Going on would start it over and append a second session to its call log, which
         then no longer replays. A brand-new run (only run.json) has no checkpoints yet.
@@ -236,7 +323,21 @@ class ResearchRun:
             for name, path in (("LLM calls", self.llm_log), ("experiments", self.experiments_dir))
             if _has_content(path)
         ]
-        if started and count_checkpoints(self.checkpoints) == 0:
+        if not started:
+            return
+        if self.config.checkpointer is not None:
+            if saver is None:
+                with self._saver() as opened:
+                    self._check_intact(opened)
+                return
+            if has_checkpoints(saver, self.config.thread_id):
+                return
+            raise CoScientistError(
+                f"run {self.dir} is damaged: {redact(self.config.checkpointer)} holds no "
+                f"checkpoints of its thread {self.config.thread_id!r} but the run has "
+                f"{' and '.join(started)} already; it cannot continue: start a new run"
+            )
+        if count_checkpoints(self.checkpoints) == 0:
             state = "missing" if not self.checkpoints.exists() else "empty"
             raise CoScientistError(
                 f"run {self.dir} is damaged: {self.checkpoints.name} is {state} but the run "
@@ -244,16 +345,32 @@ class ResearchRun:
             )
 
     @contextmanager
+    def _saver(self) -> Iterator[Any]:
+        """The run's checkpointer: checkpoints.sqlite or its PostgreSQL database."""
+        if self.config.checkpointer is not None:
+            with open_postgres_checkpointer(self.config.checkpointer) as saver:
+                yield saver
+        else:
+            with open_checkpointer(self.checkpoints) as saver:
+                yield saver
+
+    @contextmanager
     def _graph(self, llm: Any, tools: Any) -> Iterator[Any]:
         from agents.graph import build_graph
 
-        self._check_intact()
-        with open_checkpointer(self.checkpoints) as saver:
+        if self.config.checkpointer is None:
+            self._check_intact()  # before SQLite creates a missing file
+        with self._saver() as saver:
+            if self.config.checkpointer is not None:
+                self._check_intact(saver)
             yield build_graph(llm, tools, checkpointer=saver)
 
     @property
     def _config(self) -> dict[str, Any]:
-        return {"configurable": {"thread_id": THREAD_ID}, "recursion_limit": RECURSION_LIMIT}
+        return {
+            "configurable": {"thread_id": self.config.thread_id},
+            "recursion_limit": RECURSION_LIMIT,
+        }
 
     def snapshot(self) -> Any:
         """The latest LangGraph state snapshot (read-only)."""
@@ -321,7 +438,8 @@ class ResearchRun:
         budget = self.config.context.time_budget_s
         if budget is None:
             return RunClock(None)
-        spent = float(self.state().get("spent_s", 0.0)) if self.checkpoints.exists() else 0.0
+        has_state = self.config.checkpointer is not None or self.checkpoints.exists()
+        spent = float(self.state().get("spent_s", 0.0)) if has_state else 0.0
         return RunClock(budget - spent)
 
     def _advance(self, llm: Any, tools: Toolbox) -> Iterator[ProgressEvent]:

@@ -8,7 +8,14 @@ of a name prefix as drivers create them. See the README's "Scaling out" section.
 
 from __future__ import annotations
 
-from automl_backend._hpo.storage import is_shared_storage, redact
+from automl_backend._hpo.storage import is_shared_storage, open_storage, redact
 from automl_backend._hpo.study_worker import WorkerSummary, follow_studies, run_study_worker
 
-__all__ = ["WorkerSummary", "follow_studies", "is_shared_storage", "redact", "run_study_worker"]
+__all__ = [
+    "WorkerSummary",
+    "follow_studies",
+    "is_shared_storage",
+    "open_storage",
+    "redact",
+    "run_study_worker",
+]

@@ -83,9 +83,11 @@ def run_experiment(
     progress: ProgressCallback | None = None,
     log_path: Path | None = None,
     label: str = "",
+    storage: str | None = None,
 ) -> ExperimentResult:
     """Run ``spec`` on ``dataset`` into ``out_dir`` (replaced if a killed run left it half
-    written); never raises for a failing experiment."""
+    written); never raises for a failing experiment. ``storage``: a database server on
+    which the spec's study (named by the spec) is shared with ``cosci worker``s."""
     from automl_backend import run_spec
 
     finished = _finished_run(out_dir, spec)
@@ -104,7 +106,12 @@ def run_experiment(
     start = time.perf_counter()
     try:
         result = run_spec(
-            spec, dataset, out_dir=out_dir, warm_start=list(warm_start) or None, progress=progress
+            spec,
+            dataset,
+            out_dir=out_dir,
+            warm_start=list(warm_start) or None,
+            progress=progress,
+            storage=storage,
         )
     except Exception as exc:
         first_line = (str(exc).splitlines() or [""])[0][:300]

@@ -50,6 +50,10 @@ class Toolbox:
     directories), ``experiments.log`` and ``memory_calls.jsonl``. ``replay_lookups_from``
     answers memory look-ups from another run's log (``cosci run --replay``); a replay does
     not add its experiments to the ledger, since they repeat the original run's.
+    ``storage``: a database server URL (``postgresql://...``) on which each experiment's
+    Optuna study is shared, named ``study_prefix`` + the experiment's name, so that
+    ``cosci worker --follow STUDY_PREFIX`` processes evaluate its trials; an experiment
+    run again after a kill joins its study and keeps the trials finished before.
     """
 
     def __init__(
@@ -64,6 +68,8 @@ class Toolbox:
         replay_lookups_from: Path | None = None,
         holdout_fraction: float = 0.0,
         seed: int = 0,
+        storage: str | None = None,
+        study_prefix: str = "",
     ) -> None:
         self.data = data
         self.target = target
@@ -74,6 +80,8 @@ class Toolbox:
         self.replaying = replay_lookups_from is not None
         self.holdout_fraction = holdout_fraction
         self.seed = seed
+        self.storage = storage
+        self.study_prefix = study_prefix
         self.lookups = LookupLog(self.run_dir / "memory_calls.jsonl", replay_lookups_from)
         # LangGraph runs the fanned-out experiment tasks on threads; one experiment at a
         # time keeps the cores (and every experiment's time cap) to itself.
@@ -152,6 +160,9 @@ class Toolbox:
         process ran it), is returned instead of running it again: hypotheses of one
         round that share a control arm run it once.
         """
+        if self.storage is not None:
+            # The study's name: a killed run's experiment rejoins it when run again.
+            spec = spec.model_copy(update={"name": f"{self.study_prefix}{name}"})
         with self._compute:
             if reuse_key is not None and reuse_key in self._arms:
                 return self._arms[reuse_key]
@@ -178,6 +189,7 @@ class Toolbox:
                 progress=progress,
                 log_path=self.experiment_log,
                 label=name,
+                storage=self.storage,
             )
             if reuse_key is not None and result.ok:
                 self._arms[reuse_key] = result

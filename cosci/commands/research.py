@@ -169,8 +169,9 @@ def _default_out(goal: str) -> Path:
 
 
 def _start(
-    goal: str, data: str, target: str | None, context: Any, out: Path | None, use_memory: bool
-) -> ResearchRun:
+    goal: str, data: str, target: str | None, context: Any, out: Path | None, use_memory: bool,
+    storage: str | None = None, checkpointer: str | None = None,
+) -> ResearchRun:  # fmt: skip
     from agents import CoScientistError, ResearchRun, RunConfig
     from automl_backend import load_dataset, metric_names
 
@@ -184,11 +185,13 @@ def _start(
             f"{', '.join(metric_names(dataset.task))}"
         )
     config = RunConfig(
-        goal=goal.strip(), data=data, target=target, context=context, use_memory=use_memory
-    )
+        goal=goal.strip(), data=data, target=target, context=context, use_memory=use_memory,
+        storage=storage, checkpointer=checkpointer,
+    )  # fmt: skip
     run_dir = out or _default_out(goal)
     run = ResearchRun.create(run_dir, config)
     _out.print(f"[bold]cosci[/] run in [cyan]{run.dir}[/]")
+    _print_databases(run)
     _drive(run)
     return run
 
@@ -312,6 +315,16 @@ def run(
     replay: Annotated[
         Path | None, typer.Option(help="Replay RUN's LLM and memory logs (no model).")
     ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(help="postgresql://... URL on which the experiments' Optuna studies are "
+                     "shared: `cosci worker --follow RUN/` processes evaluate their trials."),
+    ] = None,
+    checkpointer: Annotated[
+        str | None,
+        typer.Option(help="postgresql://... URL for the run's LangGraph checkpoints (default: "
+                     "checkpoints.sqlite in the run folder)."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     config: Annotated[
         Path | None,
@@ -372,7 +385,7 @@ def _run(
     children: int, trials: int, time_budget: float, experiment_budget: float, folds: int,
     seed: int, metric: str | None, holdout: float, rope: float, llm_share: float,
     fill_budget: bool, auto_approve: bool, no_memory: bool, out: Path | None,
-    replay: Path | None,
+    replay: Path | None, storage: str | None = None, checkpointer: str | None = None,
 ) -> ResearchRun:  # fmt: skip
     """`cosci run` without its output mode; the run it made or replayed."""
     from pydantic import ValidationError
@@ -384,9 +397,12 @@ def _run(
         if not original.llm_log.is_file():
             raise CoScientistError(f"{replay} has no llm_calls.jsonl to replay")
         config = original.config.model_copy(update={"replay_of": str(replay.resolve())})
+        # The replay's own databases: those on its command line, not the original's.
+        config = config.model_copy(update={"storage": storage, "checkpointer": checkpointer})
         run_dir = out or replay.parent / f"{replay.name}-replay-{time.strftime('%H%M%S')}"
         new = ResearchRun.create(run_dir, config)
         _out.print(f"[bold]cosci[/] replay of {replay} in [cyan]{new.dir}[/] (no LLM is called)")
+        _print_databases(new)
         _drive(new)
         return new
     if goal is None or data is None:
@@ -411,7 +427,22 @@ def _run(
         )
     except ValidationError as exc:
         raise CoScientistError(f"invalid run settings: {_settings_problem(exc)}") from None
-    return _start(goal, data, target, context, out, not no_memory)
+    return _start(goal, data, target, context, out, not no_memory, storage, checkpointer)
+
+
+def _print_databases(run: ResearchRun) -> None:
+    """Where a run's trials and checkpoints go, when not in its folder (no password)."""
+    from automl_backend.distributed import redact
+
+    if run.config.storage is not None:
+        _out.print(
+            f"trials shared on {redact(run.config.storage)}: add workers with `cosci worker "
+            f"--storage URL --follow {run.config.study_prefix}`",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if run.config.checkpointer is not None:
+        _out.print(f"checkpoints on {redact(run.config.checkpointer)}", highlight=False)
 
 
 def demo(
