@@ -140,10 +140,30 @@ def _wait_for_kill_moment(
 def test_kill_minus_nine_then_resume_repeats_nothing_and_ranks_alike(
     seed: int, reference: Path, uninterrupted: Path, tmp_path: Path
 ) -> None:
+    _kill_then_resume(seed, reference, uninterrupted, tmp_path / "run")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(len(KILL_POINTS)))
+def test_kill_minus_nine_on_a_postgres_checkpointer_then_resume(
+    seed: int, reference: Path, uninterrupted: Path, tmp_path: Path, database: str
+) -> None:
+    """The same with LangGraph's PostgresSaver (`--checkpointer postgresql://...`): the
+    resume reopens it from run.json, and the run ranks as the uninterrupted one."""
     run_dir = tmp_path / "run"
+    _kill_then_resume(seed, reference, uninterrupted, run_dir, "--checkpointer", database)
+    assert not (run_dir / "checkpoints.sqlite").exists()
+    assert json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["checkpointer"]
+
+
+def _kill_then_resume(
+    seed: int, reference: Path, uninterrupted: Path, run_dir: Path, *options: str
+) -> None:
+    """`cosci run --replay REFERENCE OPTIONS`, SIGKILLed at the seed's point, then resumed:
+    nothing finished runs twice, and the ranking is the uninterrupted replay's."""
     env = _env(reference.parent / "home")
     process = subprocess.Popen(
-        [str(COSCI), "run", "--replay", str(reference), "--out", str(run_dir)],
+        [str(COSCI), "run", "--replay", str(reference), "--out", str(run_dir), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
