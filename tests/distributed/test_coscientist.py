@@ -108,6 +108,19 @@ def test_a_run_on_a_postgres_checkpointer_pauses_and_resumes_when_reopened(
     assert other.status() == "new"
 
 
+def test_a_storage_holding_studies_of_a_run_of_the_same_name_is_refused(
+    database: str, tmp_path: Path
+) -> None:
+    from automl_backend import BackendError
+
+    optuna.create_study(study_name="taken/H1", storage=sqlalchemy_url(database))
+    config = RunConfig(goal="g", data="sklearn:iris", context=_context(), storage=database)
+    with pytest.raises(BackendError, match="already holds studies of a run named 'taken'"):
+        ResearchRun.create(tmp_path / "taken", config)
+    assert not (tmp_path / "taken").exists()
+    assert ResearchRun.create(tmp_path / "free", config).config.study_prefix == "free/"
+
+
 def _one_line_error(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run([*COSCI, *args], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
