@@ -72,6 +72,7 @@ def readme_example() -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_readme_example_runs(
     fake_collaborators: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
