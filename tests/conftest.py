@@ -5,20 +5,25 @@ cluster initdb'ed in a temporary folder, on a free loopback port, stopped afterw
 PostgreSQL refuses to run as root, so as root the server runs as ``nobody``. Missing
 server binaries fail the tests (they do not skip): ``make install`` installs Debian's
 ``postgresql`` package.
+
+Also the test-only fakes (``fakes`` fixture, ``import cosci_test_fakes``).
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -26,6 +31,31 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def load_fakes() -> ModuleType:
+    """tests/agents/fakes.py as the module ``cosci_test_fakes`` (the suite has no packages
+    to import it from). Loaded when this conftest is, so test modules can write
+    ``import cosci_test_fakes as fakes``."""
+    name = "cosci_test_fakes"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).parent / "agents" / "fakes.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+load_fakes()
+
+
+@pytest.fixture(scope="session")
+def fakes() -> ModuleType:
+    """The test-only fakes module (ScriptedFakeLLM and helpers)."""
+    return load_fakes()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-def load_fakes() -> ModuleType:
-    """tests/agents/fakes.py as a module (the suite has no packages to import it from)."""
-    name = "cosci_test_fakes"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fakes.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def fakes() -> ModuleType:
-    return load_fakes()
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,12 @@ where the API builds its collaborators. Experiments, reports and models are real
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import cosci_test_fakes as fakes
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -35,18 +34,6 @@ QUICK = {
     "folds": 3,
     "fill_time_budget": False,
 }
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_api_test_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakes = _fakes()
 
 
 @pytest.fixture

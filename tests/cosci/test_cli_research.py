@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
+import cosci_test_fakes as fakes
 import pytest
 from typer.testing import CliRunner
 
@@ -22,18 +21,6 @@ COSCI = Path(sys.executable).with_name("cosci")
 TINY = [
     "--trials", "2", "--folds", "3", "--time-budget", "900", "--no-fill-budget", "--no-memory"
 ]  # fmt: skip
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_cli_test_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakes = _fakes()
 
 
 @pytest.fixture

@@ -7,16 +7,15 @@ experiments, results and artefacts are real.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import cosci_test_fakes as fakes
 import mlflow
 import optuna
 import pandas as pd
@@ -32,18 +31,6 @@ from cosci._mlflow_export import flatten
 from cosci.cli import app
 
 COSCI = Path(sys.executable).with_name("cosci")
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_mlflow_test_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakes = _fakes()
 
 
 @pytest.fixture(scope="module")

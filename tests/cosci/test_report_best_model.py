@@ -6,12 +6,11 @@ tiny (breast_cancer, 3 trials, 3 folds, one thread).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
-from types import ModuleType
 
+import cosci_test_fakes as fakes
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,18 +20,6 @@ from agents import ResearchRun, RunContext
 from automl_backend import load_dataset, load_model
 from cosci._report import rank_hypotheses, write_report
 from cosci.cli import app
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_best_model_test_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakes = _fakes()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ the scripted fake LLM (plumbing only, no language model).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -20,9 +19,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import cosci_test_fakes as fakes
 import pytest
 from typer.testing import CliRunner
 
@@ -43,18 +42,6 @@ if not CHROMIUM.is_file():
         "root or through sudo); this machine could not install it",
         allow_module_level=True,
     )
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_review_browser_test_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakes = _fakes()
 
 
 @pytest.fixture(scope="module")

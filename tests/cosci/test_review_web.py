@@ -6,7 +6,6 @@ The paused runs come from the scripted fake LLM (plumbing only, no language mode
 from __future__ import annotations
 
 import _thread
-import importlib.util
 import json
 import os
 import shutil
@@ -19,10 +18,10 @@ import urllib.error
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
+import cosci_test_fakes as fakes
 import pytest
 from typer.testing import CliRunner
 
@@ -53,18 +52,6 @@ from cosci._review_web import (
 from cosci.cli import app
 
 COSCI = Path(sys.executable).with_name("cosci")
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_review_web_test_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakes = _fakes()
 
 
 class _FormDefaults(HTMLParser):

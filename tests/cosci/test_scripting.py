@@ -4,14 +4,13 @@ stdout, everything else on stderr). The co-scientist run uses the scripted fake 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
+import cosci_test_fakes as fakes
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,18 +21,6 @@ from agents.llm import RecordingLLM
 from cosci.cli import app, installed_version
 
 COSCI = Path(sys.executable).with_name("cosci")
-
-
-def _fakes() -> ModuleType:
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location("cosci_scripting_test_fakes", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fakes = _fakes()
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

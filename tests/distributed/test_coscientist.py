@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
@@ -30,21 +29,6 @@ UNREACHABLE_LLM = {
     "COSCI_LLM_MODEL": "none",
     "COSCI_LLM_MAX_RETRIES": "0",
 }
-
-
-@pytest.fixture(scope="module")
-def fakes() -> ModuleType:
-    """tests/agents/fakes.py as a module (the suite has no packages to import it from)."""
-    name = "cosci_test_fakes"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _context(**update: Any) -> RunContext:

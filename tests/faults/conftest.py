@@ -7,7 +7,6 @@ here; each helper is a fixture that returns it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -63,21 +62,6 @@ def cli() -> Cli:
 def one_error_line() -> Callable[[subprocess.CompletedProcess[str]], str]:
     """``one_error_line(done)``: checks exit 2, no traceback and one stderr line; returns it."""
     return _one_error_line
-
-
-@pytest.fixture(scope="session")
-def fakes() -> ModuleType:
-    """tests/agents/fakes.py as a module (the suite has no packages to import it from)."""
-    name = "cosci_test_fakes"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).parents[1] / "agents" / "fakes.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
