@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "load_dataset": "_loaders",
     "keel_train_test": "_loaders",
     "read_table": "_loaders",
+    "table_as_pandas": "_loaders",
     "train_test_split_dataset": "_splits",
     "DatasetProfile": "_profile",
     "profile_dataset": "_profile",
@@ -126,6 +127,7 @@ __all__ = [
     "run_spec",
     "score_model",
     "select_features",
+    "table_as_pandas",
     "train_test_split_dataset",
 ]
 
@@ -145,7 +147,12 @@ if TYPE_CHECKING:
     from automl_backend._features.selection import select_features
     from automl_backend._features.vocabulary import describe_transform
     from automl_backend._hpo.oof import OOF_INFO_FILE, OOFInfo, has_oof
-    from automl_backend._loaders import keel_train_test, load_dataset, read_table
+    from automl_backend._loaders import (
+        keel_train_test,
+        load_dataset,
+        read_table,
+        table_as_pandas,
+    )
     from automl_backend._metrics import metric_is_loss, metric_names, natural_value
     from automl_backend._model import FittedModel, load_model, score_model
     from automl_backend._narrow import narrow_space_around

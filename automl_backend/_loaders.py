@@ -63,10 +63,10 @@ def load_dataset(
     return build_dataset(frame, target, task=task, name=label, time_column=time_column, notes=notes)
 
 
-def _as_pandas_if_table(source: object) -> object:
-    """A polars DataFrame/LazyFrame or pyarrow Table as pandas; a path, name or pandas
-    frame unchanged; anything else refused in one line."""
-    if isinstance(source, (str, Path, pd.DataFrame)):
+def table_as_pandas(source: object) -> pd.DataFrame | None:
+    """A pandas DataFrame, a polars DataFrame/LazyFrame or a pyarrow Table as pandas;
+    None for anything else (a path, a name, another object)."""
+    if isinstance(source, pd.DataFrame):
         return source
     library = type(source).__module__.split(".")[0]
     if library == "polars" and type(source).__name__ == "LazyFrame":
@@ -75,10 +75,20 @@ def _as_pandas_if_table(source: object) -> object:
         frame = source.to_pandas()
         if isinstance(frame, pd.DataFrame):
             return frame
-    raise DataError(
-        "data must be a CSV/TSV/Parquet path, sklearn:NAME, keel:NAME, or a pandas or polars "
-        f"DataFrame; got {type(source).__module__}.{type(source).__name__}"
-    )
+    return None
+
+
+def _as_pandas_if_table(source: object) -> object:
+    """A table as pandas; a path or name unchanged; anything else refused in one line."""
+    if isinstance(source, (str, Path)):
+        return source
+    frame = table_as_pandas(source)
+    if frame is None:
+        raise DataError(
+            "data must be a CSV/TSV/Parquet path, sklearn:NAME, keel:NAME, or a pandas or "
+            f"polars DataFrame; got {type(source).__module__}.{type(source).__name__}"
+        )
+    return frame
 
 
 def keel_train_test(name: str, fold: int = 0) -> tuple[Dataset, Dataset]:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from agents import CoScientistError
+from automl_backend import table_as_pandas
 
 ACCEPTED = "a pandas or polars DataFrame, a pyarrow Table"
 
@@ -23,15 +24,9 @@ def is_frame(data: Any) -> bool:
 
 def as_pandas(data: Any, what: str = "data") -> pd.DataFrame:
     """``data`` as a pandas DataFrame; a CoScientistError for anything else."""
-    if isinstance(data, pd.DataFrame):
-        return data
-    library = _library(data)
-    if library == "polars" and type(data).__name__ == "LazyFrame":
-        data = data.collect()
-    if library in ("polars", "pyarrow") and hasattr(data, "to_pandas"):
-        frame = data.to_pandas()
-        if isinstance(frame, pd.DataFrame):
-            return frame
+    frame = table_as_pandas(data)
+    if frame is not None:
+        return frame
     raise CoScientistError(
         f"{what} must be {ACCEPTED}, a CSV/Parquet path or a built-in name "
         f"(sklearn:NAME, keel:NAME); got {type(data).__module__}.{type(data).__name__}"
