@@ -105,15 +105,16 @@ def candidate_features(
     pairs.sort(key=lambda p: -p[0])
 
     logs: list[tuple[float, FeatureTransform]] = []
-    for c in numeric:
-        x = values[c][~np.isnan(values[c])]
-        if len(x) >= 10 and x.min() >= 0 and _skew(x) > SKEW_THRESHOLD:
-            logs.append((_skew(x), Unary(kind="log1p", column=c)))
-    if kinds is not None:
-        unary = [k for k in _UNARY if k in kinds]
+    if kinds is None:
+        for c in numeric:
+            x = values[c][~np.isnan(values[c])]
+            if len(x) >= 10 and x.min() >= 0 and _skew(x) > SKEW_THRESHOLD:
+                logs.append((_skew(x), Unary(kind="log1p", column=c)))
+    else:
         logs = [
             (abs(_skew(values[c][~np.isnan(values[c])])), Unary(kind=kind, column=c))  # type: ignore[arg-type]
-            for kind in unary
+            for kind in _UNARY
+            if kind in kinds
             for c in informative
             if kind not in ("log1p", "sqrt") or np.nanmin(values[c]) >= 0
         ]
