@@ -272,6 +272,12 @@ def outlook(state: ResearchState, ctx: RunContext, *, round_done: bool) -> LLMOu
     )
 
 
+ROUNDS_WANTED = 2
+"""With a time budget, rounds before this one get an equal part of the time left each
+(round 1 of 2: half) instead of all they could use: a run whose first round's experiments
+took the whole budget would never evolve its best hypotheses."""
+
+
 def round_time(
     state: ResearchState, ctx: RunContext, trials: dict[str, int]
 ) -> tuple[dict[str, int], dict[str, float], str | None]:
@@ -281,7 +287,8 @@ def round_time(
     Without a time budget: the trials as given, each with the time cap of an average
     experiment scaled by its share (``experiment_time_s * n / trials_per_experiment``).
     With one, those caps are first cut to the time left after the end-of-run LLM reserve
-    (meta-review and overview). If no round can follow this one (the rounds limit, the
+    (meta-review and overview), and before round :data:`ROUNDS_WANTED` to an equal part of
+    it per round still wanted (round 1 of 2 gets at most half). If no round can follow this one (the rounds limit, the
     LLM share cap, or too little time left after it for another round's LLM work), this
     is the last round: the experiments share all the time left less that reserve, in
     proportion to their trials, and (with ``fill_time_budget``) their trial limits are
@@ -294,8 +301,12 @@ def round_time(
     spent = state.get("spent_s", 0.0)
     available = max(ctx.time_budget_s - spent - cost.end_reserve_s, 0.0)
     shares = share_seconds(trials, available)
-    capped = {h: max(MIN_EXPERIMENT_S, min(usual[h], shares[h])) for h in trials}
     current = state.get("round", 1)
+    # Until ROUNDS_WANTED rounds have run, a round's experiments share only its part of
+    # the time left, so that the next round (evolution's children) still fits after them.
+    wanted = min(ctx.rounds, ROUNDS_WANTED)
+    own = share_seconds(trials, available / (wanted - current + 1)) if current < wanted else shares
+    capped = {h: max(MIN_EXPERIMENT_S, min(usual[h], own[h])) for h in trials}
     if current >= ctx.rounds:
         last: str | None = f"round {current} of {ctx.rounds}"
     else:

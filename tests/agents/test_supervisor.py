@@ -150,12 +150,27 @@ def test_without_the_cap_a_round_with_room_after_it_keeps_its_usual_caps() -> No
 
 
 def test_a_round_after_which_no_round_fits_in_time_is_the_last() -> None:
-    # 330 s to share; the usual caps (240 s) would leave 95 s, less than 2 x 50 + 5.
-    ctx = RunContext(**{**BENCH, "time_budget_s": 400.0, "llm_share": None})
+    # 190 s to share; even half of it (95 s) would leave 100 s, less than 2 x 50 + 5.
+    ctx = RunContext(**{**BENCH, "time_budget_s": 260.0, "llm_share": None})
     trials, seconds, last = round_time(OPEN_ROUND, ctx, TRIALS)
     assert last is not None and last.startswith("time budget nearly spent")
-    assert sum(seconds.values()) == pytest.approx(400.0 - 60.0 - 10.0)
+    assert sum(seconds.values()) == pytest.approx(260.0 - 60.0 - 10.0)
     assert trials["H1"] == 90 * LAST_ROUND_TRIAL_FACTOR
+
+
+def test_the_first_round_takes_half_the_time_left_so_a_second_one_fits() -> None:
+    # 330 s to share: the usual caps (240 s) would leave 95 s, too little for another
+    # round (2 x 50 + 5); half of it (165 s) leaves 170 s.
+    ctx = RunContext(**{**BENCH, "time_budget_s": 400.0, "llm_share": None})
+    trials, seconds, last = round_time(OPEN_ROUND, ctx, TRIALS)
+    assert last is None and trials == TRIALS
+    assert sum(seconds.values()) == pytest.approx((400.0 - 60.0 - 10.0) / 2)
+    assert seconds["H1"] / seconds["H4"] == pytest.approx(90 / 40)
+    # The second round is not held back: its usual caps, or the rest if it is the last.
+    second = {**OPEN_ROUND, "round": 2, "spent_s": 60.0 + 165.0 + 55.0}
+    second["llm_s_by_round"] = {0: 10.0, 1: 50.0, 2: 45.0}
+    trials, seconds, last = round_time(second, ctx, TRIALS)
+    assert last is not None and sum(seconds.values()) == pytest.approx(400.0 - 280.0 - 10.0)
 
 
 def test_the_rounds_limit_makes_the_last_round_take_the_rest() -> None:
@@ -289,6 +304,7 @@ def _simulated_run(
     monkeypatch: pytest.MonkeyPatch,
     *,
     crash: set[str] | None = None,
+    call_s: float = 5.0,
 ) -> tuple[ResearchRun, _SimulatedToolbox]:
     clock = _Clock()
     monkeypatch.setattr(agents._guard, "time", SimpleNamespace(perf_counter=clock.perf_counter))
@@ -299,7 +315,7 @@ def _simulated_run(
         use_memory=False,
     )
     run = ResearchRun.create(run_dir, config)
-    llm = _ClockedFakeLLM(fakes.ScriptedFakeLLM(), clock, call_s=5.0)
+    llm = _ClockedFakeLLM(fakes.ScriptedFakeLLM(), clock, call_s=call_s)
 
     def toolbox(crash: set[str] | None) -> _SimulatedToolbox:
         return _SimulatedToolbox(
@@ -372,6 +388,28 @@ def test_without_the_cap_the_same_run_goes_on_and_the_llm_takes_more(
     capped = RunContext(**{**settings, "llm_share": 0.25})
     run, _ = _simulated_run(fakes, tmp_path / "capped", capped, monkeypatch)
     assert run.state()["round"] == 1 and _llm_s(run.state()) <= 0.25 * 300.0
+
+
+def test_a_fast_llm_gets_two_rounds_at_300_s_with_equal_arms(
+    fakes: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The benchmark's settings with 2 s LLM calls and searches slow enough to fill any
+    # time cap: round 1's experiments take half the time left, so a second round (with
+    # evolution) fits within the 25 % LLM share. Given all they could use, they would
+    # leave too little for another round.
+    monkeypatch.setitem(globals(), "_FAMILIES", {})
+    run_dir = tmp_path / "run"
+    run, tools = _simulated_run(fakes, run_dir, RunContext(**BENCH), monkeypatch, call_s=2.0)
+    state = run.state()
+    assert run.status() == "finished"
+    assert state["round"] >= 2
+    assert any(h.origin == "evolution" for h in state["hypotheses"].values())
+    assert _llm_s(state) <= 0.25 * 300.0 and state["spent_s"] <= 300.0
+    for name, spec in tools.specs.items():
+        control = tools.specs.get(f"{name}-control")
+        if control is not None:
+            assert spec.budget.time_s == control.budget.time_s
+            assert spec.budget.n_trials <= control.budget.n_trials
 
 
 def test_a_run_killed_during_its_experiments_resumes_with_the_same_budget(
