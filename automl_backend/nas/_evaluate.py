@@ -20,6 +20,9 @@ from automl_backend.nas._train import (
     train,
 )
 
+_MIN_ROWS = 64
+"""Fewest rows a low-fidelity estimate trains on."""
+
 
 class Evaluator:
     """Shared by every strategy, so all of them are measured the same way."""
@@ -41,6 +44,21 @@ class Evaluator:
         self.seed = seed
         self.deadline = deadline
         self.example = val_data.X[:1].detach().cpu()
+        self._subsets: dict[float, TensorData] = {}
+
+    def rows(self, share: float) -> TensorData:
+        """The training rows a ``share`` of them trains on: one fixed random subset per
+        share (seeded), so every candidate at a fidelity sees the same rows."""
+        if share >= 1.0:
+            return self.train_data
+        if share not in self._subsets:
+            n = len(self.train_data)
+            keep = min(n, max(_MIN_ROWS, round(share * n)))
+            gen = torch.Generator().manual_seed(self.seed)
+            idx = torch.randperm(n, generator=gen)[:keep].sort().values
+            idx = idx.to(self.train_data.X.device)
+            self._subsets[share] = TensorData(self.train_data.X[idx], self.train_data.y[idx])
+        return self._subsets[share]
 
     def build(self, arch: Architecture, trial: int) -> torch.nn.Module:
         torch.manual_seed(self.seed * 100_003 + trial)
@@ -55,7 +73,7 @@ class Evaluator:
         if proposal.epochs > 0:
             result = train(
                 model,
-                self.train_data,
+                self.rows(proposal.rows),
                 epochs=proposal.epochs,
                 lr=arch["lr"],
                 weight_decay=arch["weight_decay"],

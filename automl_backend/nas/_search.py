@@ -181,7 +181,7 @@ class SearchSession:
             seed=spec.seed,
             deadline=self.search_deadline,
         )
-        seen: dict[tuple[str, int], Any] = {}
+        seen: dict[tuple[str, int, float], Any] = {}
         best: tuple[TrialRecord, Any] | None = None
         fallback: tuple[TrialRecord, Any] | None = None  # best of the cut-short trials
         n_proposals, stalled, notes = 0, 0, []
@@ -193,7 +193,7 @@ class SearchSession:
                 break
             n_proposals += 1
             arch = self.space.to_arch(proposal.genome)
-            key = (json.dumps(arch, sort_keys=True), proposal.epochs)
+            key = (json.dumps(arch, sort_keys=True), proposal.epochs, proposal.rows)
             reusable = proposal.init_state is None and not proposal.keep_state
             if reusable and key in seen:
                 # Evolution and RL re-propose known architectures; their score is known.
@@ -277,4 +277,10 @@ class SearchSession:
 
 
 def _better(a: TrialRecord, b: TrialRecord) -> bool:
-    return (a.accuracy, -a.params) > (b.accuracy, -b.params)
+    """Higher fidelity first (a low-fidelity estimate never beats a full one), then
+    accuracy, then fewer parameters."""
+    return _rank(a) > _rank(b)
+
+
+def _rank(t: TrialRecord) -> tuple[float, float, int]:
+    return (float(t.info.get("fidelity", 1.0)), t.accuracy, -t.params)

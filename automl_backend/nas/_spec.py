@@ -263,6 +263,10 @@ class NASSpec(BaseModel):
     search_fraction: float = Field(default=0.6, gt=0.0, lt=1.0)
     """Share of the time budget for searching; the rest retrains the winner."""
     validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    fidelity_rungs: int = Field(default=3, ge=1, le=6)
+    """Evolution and TPE: score new candidates first at cheap fidelities (one epoch, part
+    of the rows) and retrain the best third at each next rung up to epochs_per_trial on
+    every row (asynchronous successive halving); 1 trains every candidate in full."""
     population_size: int = Field(default=10, ge=2, le=1000)
     """Evolution / NSGA-II population; SPOS evolutionary sub-network search population."""
     fine_tune: bool = True

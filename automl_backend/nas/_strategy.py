@@ -21,7 +21,11 @@ class Proposal:
     """The strategy will continue from the trained weights (Hyperband), so an earlier
     evaluation of the same architecture cannot stand in for this one."""
     info: dict[str, Any] = field(default_factory=dict)
-    """Strategy bookkeeping shown in the history (bracket, rung, generation...)."""
+    """Strategy bookkeeping shown in the history (bracket, rung, generation...). A
+    ``fidelity`` entry below 1 marks a low-fidelity estimate: the runner picks its winner
+    among the highest-fidelity results first."""
+    rows: float = 1.0
+    """Share of the training rows to train on (a low-fidelity estimate when below 1)."""
 
 
 @dataclass

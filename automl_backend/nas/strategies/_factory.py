@@ -23,12 +23,16 @@ def make_strategy(spec: NASSpec, space: SearchSpace, context: OneShotContext) ->
         return RandomSearch(space, epochs=epochs, seed=seed)
     if name == "evolution":
         return RegularizedEvolution(
-            space, epochs=epochs, population_size=spec.population_size, seed=seed
+            space,
+            epochs=epochs,
+            population_size=spec.population_size,
+            seed=seed,
+            rungs=spec.fidelity_rungs,
         )
     if name == "rl":
         return Reinforce(space, epochs=epochs, seed=seed)
     if name == "tpe":
-        return TPESearch(space, epochs=epochs, seed=seed)
+        return TPESearch(space, epochs=epochs, seed=seed, rungs=spec.fidelity_rungs)
     if name == "hyperband":
         # eta=3 leaves a single rung below 9 epochs; halving (eta=2) keeps some early stopping.
         return Hyperband(space, max_epochs=epochs, eta=3 if epochs >= 9 else 2, seed=seed)
