@@ -16,8 +16,12 @@ from pydantic import BaseModel
 
 from agents.llm._schema import schema_json
 
-WHITESPACE = r"[ ]?"
-"""At most one space between JSON tokens: free whitespace invites runs of newlines."""
+WHITESPACE = ""
+"""No space between JSON tokens: free whitespace invites runs of newlines, and even an
+optional space leaves the next byte unforced, so the decoder cannot fast-forward the keys
+and separators (``{"name":"`` becomes one forced run without it)."""
+SPACED = r"[ ]?"
+"""At most one space between JSON tokens (the grammar before fast-forwarding)."""
 
 MAX_STRING = 160
 MAX_ITEMS = 5
@@ -83,11 +87,12 @@ def _bounded_integer(node: dict[str, Any]) -> dict[str, Any]:
     return {**node, "minDigits": 1, "maxDigits": max(2, digits)}
 
 
-def grammar_regex(schema: type[BaseModel]) -> str:
-    """The regex every answer for ``schema`` must match, numbers bounded in length."""
+def grammar_regex(schema: type[BaseModel], whitespace: str = WHITESPACE) -> str:
+    """The regex every answer for ``schema`` must match, numbers bounded in length, with
+    ``whitespace`` (a regex) allowed between JSON tokens."""
     from outlines_core.json_schema import build_regex_from_schema
 
-    regex = build_regex_from_schema(json.dumps(bounded_json_schema(schema)), WHITESPACE)
+    regex = build_regex_from_schema(json.dumps(bounded_json_schema(schema)), whitespace)
     regex = regex.replace(_ANY_FRACTION_AND_EXPONENT, rf"(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?")
     return regex.replace(_ANY_INTEGER_DIGITS, rf"[1-9][0-9]{{0,{MAX_INT_DIGITS - 1}}}")
 

