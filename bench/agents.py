@@ -131,6 +131,7 @@ def _run_cosci(train: Any, test: Any, budget: float, workdir: Path) -> dict[str,
         "llm_calls": results.llm.calls,
         "unusable_llm_answers": results.llm.failed_calls + state.get("llm_failures", 0),
         "rounds": state.get("round", 0),
+        "llm_s_by_round": {str(k): round(v, 2) for k, v in state.get("llm_s_by_round", {}).items()},
         "tested": len(tested),
         "measured_matches": sum(m.method == "measured" for m in results.matches),
         "decisive_measured": sum(
@@ -182,6 +183,7 @@ def _run_one(system: str, dataset: str, budget: float) -> dict[str, Any]:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         return {"system": system, "dataset": dataset, "error": tail[0]}
     figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return {"system": system, "dataset": dataset, **figures, "error_rate": 1 - figures["accuracy"]}
 
 
