@@ -73,6 +73,9 @@ class SearchSpec(BaseModel):
     """Values per numeric hyperparameter when ``sampler`` is ``grid``."""
     enqueue_defaults: bool = True
     """Try each family's default configuration first."""
+    portfolio: bool = True
+    """Queue the meta-learned portfolio (configurations that did well on past data sets,
+    ordered by the nearest ones) after the warm starts; classification only."""
 
     @model_validator(mode="after")
     def _check(self) -> SearchSpec:

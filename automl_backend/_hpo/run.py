@@ -26,7 +26,9 @@ from automl_backend._hpo.suggest import ResolvedSpace
 from automl_backend._hpo.worker import Problem
 from automl_backend._metrics import DEFAULT_METRIC
 from automl_backend._model import FittedModel, score_model
+from automl_backend._portfolio import choose_configs, load_portfolio
 from automl_backend._preprocess import coerce_columns
+from automl_backend._profile import profile_dataset
 from automl_backend._progress import ProgressCallback, ProgressEvent
 from automl_backend._registry import default_config, family_names
 from automl_backend._result import EnsembleMember, ExperimentResult
@@ -103,12 +105,32 @@ def _space(spec: ExperimentSpec, dataset: Dataset) -> ResolvedSpace:
     )
 
 
+def portfolio_configs(spec: ExperimentSpec, dataset: Dataset,
+                      space: ResolvedSpace) -> list[TrialConfig]:  # fmt: skip
+    """The shipped portfolio ordered for ``dataset`` by its nearest past data sets, only
+    families this search covers; empty when ``search.portfolio`` is off or for
+    regression (the portfolio was built on classification sets)."""
+    if not spec.search.portfolio or dataset.task == "regression":
+        return []
+    portfolio = load_portfolio()
+    if not any(c.config.family in space.models for c in portfolio.candidates):
+        return []
+    chosen = choose_configs(portfolio, profile_dataset(dataset).meta_vector())
+    return [c for c in chosen if c.family in space.models]
+
+
 def _warm_start(spec: ExperimentSpec, extra: list[TrialConfig] | None, space: ResolvedSpace,
-                task: str) -> list[TrialConfig]:  # fmt: skip
-    configs = [*spec.warm_start, *(extra or [])]
+                task: str, portfolio: list[TrialConfig]) -> list[TrialConfig]:  # fmt: skip
+    """Trials queued first: the spec's warm starts, the caller's (the runs ledger's),
+    the portfolio, then the default configuration of each family the portfolio leaves
+    out (the search skips repeats)."""
+    configs = [*spec.warm_start, *(extra or []), *portfolio]
     if spec.search.enqueue_defaults:
+        covered = {c.family for c in portfolio}
         order = sorted(space.models, key=lambda f: _DEFAULT_ORDER.index(f))
-        configs += [TrialConfig(family=f, params=default_config(f, task)) for f in order]
+        configs += [
+            TrialConfig(family=f, params=default_config(f, task)) for f in order if f not in covered
+        ]
     return configs
 
 
@@ -203,7 +225,8 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
              final: Path | None, workdir: Path | None) -> HPORun:  # fmt: skip
     problem = encoded.problem
     budget_end = None if spec.budget.time_s is None else started + spec.budget.time_s
-    warm = _warm_start(spec, warm_start, space, dataset.task)
+    portfolio = portfolio_configs(spec, dataset, space)
+    warm = _warm_start(spec, warm_start, space, dataset.task, portfolio)
     search: Search
     if is_shared_storage(storage):
         assert storage is not None
@@ -226,6 +249,8 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
     if isinstance(search, SharedSearch):
         records = records + search.others_records()
     notes = list(dataset.notes) + [f"dropped column {c!r}: {r}" for c, r in dataset.dropped.items()]
+    if portfolio:
+        notes.append(f"portfolio: {len(portfolio)} configurations queued after the warm starts")
     if search.stop_reason:
         notes.append(f"search stopped: {search.stop_reason}")
     complete = sorted(

@@ -38,7 +38,8 @@ def _spec(**fields: Any) -> ExperimentSpec:
         "models": [{"family": "knn"}, {"family": "logistic"}],
         "budget": {"time_s": None, "n_trials": 5},
         "cv": {"folds": 3},
-        "search": {"enqueue_defaults": False},
+        # These tests pin the queue without the meta-learned portfolio (test_portfolio.py).
+        "search": {"enqueue_defaults": False, "portfolio": False},
     }
     for key, value in fields.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
