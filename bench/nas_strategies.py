@@ -1,7 +1,8 @@
 """NAS strategies against random search at one wall-clock budget (issue 14, part 5).
 
-    .venv/bin/python bench/nas_strategies.py                 # the plan below
-    .venv/bin/python bench/nas_strategies.py --budget 30 --seeds 2 --sets satimage
+    .venv/bin/python bench/nas_strategies.py --stop-launching 20:35   # the plan below
+    .venv/bin/python bench/nas_strategies.py --budget 30              # a second budget
+    .venv/bin/python bench/nas_strategies.py --noise-floor            # see below
 
 Plan, fixed before any result was seen: random, evolution and TPE (evolution and TPE with
 their default low-fidelity rungs; random trains every candidate in full, the same trainer)
@@ -15,7 +16,14 @@ strategies finished on that set.
 The rule: a strategy beats random on a set when its mean test accuracy exceeds random's
 by more than the larger of the two arms' seed-to-seed standard deviations (sample std).
 Paired per-seed differences are reported too. Results: bench/results/nas_strategies.json,
+one entry per budget under "budgets" (a run replaces only its own budget's entry),
 rewritten after every finished run, with the load average at each run's start and end.
+
+``--noise-floor`` measures how much test accuracy moves when nothing but the training
+seed changes: the architecture random search picked with seed 0 at the first budget
+of the file, on each set, trained from scratch for the final epochs on all training rows
+with training seeds 0-4 (stored under "noise_floor"). A search cannot show a margin
+smaller than this spread.
 """
 
 from __future__ import annotations
@@ -131,6 +139,8 @@ def summarise(rows: list[dict], strategies: list[str]) -> list[dict]:
                 "seeds": seeds,
                 "test_acc_mean": round(mean, 4),
                 "test_acc_sd": round(sd, 4),
+                # The search's own objective: the winner's score on the validation rows.
+                "val_acc_mean": round(statistics.mean(r["val_accuracy"] for r in runs), 4),
                 "evaluated_mean": round(statistics.mean(r["evaluated"] for r in runs), 1),
                 "evaluated_full_fidelity_mean": round(
                     statistics.mean(r["evaluated_full_fidelity"] for r in runs), 1
@@ -154,6 +164,64 @@ def summarise(rows: list[dict], strategies: list[str]) -> list[dict]:
     return table
 
 
+def _write_entry(path: Path, keys: tuple[str, ...], value: Any) -> None:
+    """Replace one nested entry of the results file, keeping the others."""
+    doc = json.loads(path.read_text()) if path.exists() else {}
+    node = doc
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, default=str))
+
+
+def noise_floor(path: Path, sets: list[str], seeds: int) -> None:
+    """Test accuracy of one fixed architecture per set over training seeds only."""
+    import numpy as np
+    import torch
+
+    from automl_backend.nas._data import Preprocessor, encode_labels
+    from automl_backend.nas._models import build_model
+    from automl_backend.nas._train import TensorData, accuracy, configure_torch, train
+
+    doc = json.loads(path.read_text())
+    budget, report = next(iter(doc["budgets"].items()))
+    final_epochs = NASSpec().final_epochs
+    out: dict[str, Any] = {
+        "what": f"random search's seed-0 winner at {budget} s, trained from scratch for "
+        f"{final_epochs} epochs on all training rows, training seeds 0-{seeds - 1}",
+        "load_before": os.getloadavg(),
+        "sets": {},
+    }
+    cpu = torch.device("cpu")
+    for name in sets:
+        run = next(r for r in report["runs"]
+                   if r["dataset"] == name and r["strategy"] == "random" and r["seed"] == 0)  # fmt: skip
+        arch, data = run["best_architecture"], load(name)
+        codes, classes = encode_labels(np.concatenate([data["y"], data["y_test"]]))
+        n = len(data["y"])
+        pre = Preprocessor.fit(data["X"], "tabular")
+        fit = TensorData.from_numpy(pre.transform(data["X"]), codes[:n], cpu)
+        test = TensorData.from_numpy(pre.transform(data["X_test"]), codes[n:], cpu)
+        accs = []
+        for seed in range(seeds):
+            configure_torch(1, seed)
+            model = build_model(arch, (fit.X.shape[1],), len(classes))
+            train(model, fit, epochs=final_epochs, lr=arch["lr"],
+                  weight_decay=arch["weight_decay"], batch_size=arch["batch_size"], seed=seed)  # fmt: skip
+            accs.append(accuracy(model, test))
+        out["sets"][name] = {
+            "architecture": arch,
+            "test_accuracy": accs,
+            "mean": round(statistics.mean(accs), 4),
+            "sd": round(_sd(accs), 4),
+            "one_test_row": round(1 / len(test), 4),
+        }
+        print(json.dumps({name: out["sets"][name]["sd"]}), flush=True)
+    out["load_after"] = os.getloadavg()
+    _write_entry(path, ("noise_floor",), out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=120.0, help="seconds per run")
@@ -162,8 +230,12 @@ def main() -> None:
     parser.add_argument("--strategies", default="random,evolution,tpe")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time")
     parser.add_argument("--stop-launching", default="", help="UTC HH:MM after which no run starts")
+    parser.add_argument("--noise-floor", action="store_true", help="see the module docstring")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/nas_strategies.json")
     args = parser.parse_args()
+    if args.noise_floor:
+        noise_floor(args.out, args.sets.split(","), args.seeds)
+        return
     strategies = args.strategies.split(",")
     if "random" not in strategies:
         parser.error("--strategies must include random (the control)")
@@ -193,8 +265,7 @@ def main() -> None:
         ]
         report["load_after"] = os.getloadavg()
         report["total_wall_s"] = round(time.monotonic() - started, 1)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2, default=str))
+        _write_entry(args.out, ("budgets", f"{args.budget:g}"), report)
 
     pending: set[Future] = set()
     queue = list(jobs)
