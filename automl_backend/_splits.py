@@ -16,15 +16,28 @@ Fold = tuple[np.ndarray, np.ndarray]
 # evaluation must leave time for more than a handful of trials.
 _CELLS_PER_S_FOR_3_FOLDS = 2_500
 _CELLS_PER_S_FOR_HOLDOUT = 10_000
+_ROWS_FOR_HOLDOUT = 10_000
+"""From this many rows a 20 % holdout (2 000 rows or more) ranks configurations about as
+well as k folds: the standard error of an accuracy on it is at most 1.1 points."""
 
 
 def resolve_cv(cv: CVSpec, dataset: Dataset, time_s: float | None) -> tuple[str, int]:
-    """Concrete (strategy, folds): resolves ``auto`` and unset folds by data size and budget."""
+    """Concrete (strategy, folds): resolves ``auto`` and unset folds by data size and budget.
+
+    Large for its budget (``_CELLS_PER_S_FOR_3_FOLDS``), a set gets 3 folds; with
+    ``_ROWS_FOR_HOLDOUT`` rows or more as well, one holdout split, which fits three
+    times the trials: on 17 000 to 20 000 rows at 60 s on 2 threads, 3 folds finished
+    about ten trials, too few for the search to get past the default configurations.
+    """
     rate = 0.0 if time_s is None else dataset.n_rows * dataset.n_features / time_s
     folds = cv.folds or (3 if rate >= _CELLS_PER_S_FOR_3_FOLDS else 5)
     strategy = cv.strategy
     if strategy == "auto":
-        large = rate >= _CELLS_PER_S_FOR_HOLDOUT or dataset.n_rows > 100_000
+        large = (
+            rate >= _CELLS_PER_S_FOR_HOLDOUT
+            or dataset.n_rows > 100_000
+            or (rate >= _CELLS_PER_S_FOR_3_FOLDS and dataset.n_rows >= _ROWS_FOR_HOLDOUT)
+        )
         strategy = "holdout" if large else "stratified"
     if strategy == "stratified" and dataset.task == "regression":
         strategy = "kfold"

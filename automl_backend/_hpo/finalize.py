@@ -12,14 +12,16 @@ from automl_backend._hpo.oof import OutOfFold, blend_oof, data_fingerprint, make
 from automl_backend._hpo.search import HPOTrial
 from automl_backend._hpo.worker import Problem, run_refit
 from automl_backend._model import FittedModel
+from automl_backend._registry import REGISTRY
 from automl_backend._result import EnsembleMember
-from automl_backend._spec import ExperimentSpec
+from automl_backend._spec import ExperimentSpec, TrialConfig
 from automl_backend._splits import resolve_cv
 
 log = logging.getLogger("automl_backend")
 
 ARTIFACT_RESERVE_S = 2.0
-"""Seconds kept for writing the run directory (plots, report, model file)."""
+"""Seconds kept for writing the run directory (plots, report, model file), once its
+libraries are imported (see :func:`preload_run_dir_writers`)."""
 _MAX_RESERVE_SHARE = 0.35
 """The refit reserve never takes more than this share of the time budget."""
 
@@ -27,6 +29,21 @@ _MAX_RESERVE_SHARE = 0.35
 def allowed_overshoot(time_s: float) -> float:
     """How far past its time budget a run may end: max(5 %, 5 s)."""
     return max(0.05 * time_s, 5.0)
+
+
+def preload_run_dir_writers() -> None:
+    """Import the libraries that write the run directory, before the search starts.
+
+    Imported lazily at the end they cost seconds past the budget that no reserve
+    foresaw: skops' type registry imports most of scikit-learn (measured 4 to 21 s on a
+    2-core machine, the higher figure under load), matplotlib about 1 to 3 s. Imported
+    here, the search's deadline accounts for them.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+    import skops.io  # noqa: F401
 
 
 def pick_members(spec: ExperimentSpec, complete: list[HPOTrial],
@@ -51,6 +68,27 @@ def pick_members(spec: ExperimentSpec, complete: list[HPOTrial],
         log.info("ensemble selection skipped: %s", exc)
         return {best.number: 1.0}, None
     return weights, ensemble_score
+
+
+REFIT_ROUNDS_GROWTH = 1.1
+"""The refit fits every row, more than a trial's fold, so it boosts a little longer
+than the rounds early stopping found there."""
+
+
+def refit_config(record: HPOTrial) -> TrialConfig:
+    """The configuration refitted on every row: a boosting model early-stopped in its
+    trial gets the rounds found there (times ``REFIT_ROUNDS_GROWTH``) and no held-out
+    share, so the refit uses all rows and the search's choice of length.
+    """
+    config = record.config
+    if config.family != "lightgbm":
+        return config
+    params = {**config.params, "early_stopping": False}
+    if record.rounds is not None:
+        rounds_hp = REGISTRY[config.family].hyperparameters["n_estimators"]
+        rounds = round(record.rounds * REFIT_ROUNDS_GROWTH)
+        params["n_estimators"] = int(min(max(rounds, rounds_hp.low), rounds_hp.high))
+    return TrialConfig(family=config.family, params=params, preprocessing=config.preprocessing)
 
 
 def expected_refit_s(record: HPOTrial, n_folds: int) -> float:
@@ -152,7 +190,7 @@ def build_model(
                 notes.append(f"ensemble member trial {number} skipped: no time left to refit")
                 continue
         try:
-            pipeline, _ = run_refit(problem, record.config, deadline)
+            pipeline, _ = run_refit(problem, refit_config(record), deadline)
         except (TimeoutError, RuntimeError) as exc:
             notes.append(f"ensemble member trial {number} dropped: refit failed ({exc})")
             continue
@@ -164,7 +202,8 @@ def build_model(
         number = min(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
         limit = RESCUE_REFIT_MIN_S + 5.0 * expected_refit_s(by_number[number], n_folds)
         try:
-            pipeline, _ = run_refit(problem, by_number[number].config, time.monotonic() + limit)
+            rescue = refit_config(by_number[number])
+            pipeline, _ = run_refit(problem, rescue, time.monotonic() + limit)
         except (TimeoutError, RuntimeError) as exc:
             notes.append(f"rescue refit of trial {number} failed too ({exc})")
         else:

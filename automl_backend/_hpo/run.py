@@ -16,7 +16,13 @@ from automl_backend._dataset import Dataset
 from automl_backend._errors import SpecError
 from automl_backend._features.selection import prepare_features, with_notes
 from automl_backend._hpo.executor import TrialExecutor
-from automl_backend._hpo.finalize import RefitReserve, build_model, final_oof, pick_members
+from automl_backend._hpo.finalize import (
+    RefitReserve,
+    build_model,
+    final_oof,
+    pick_members,
+    preload_run_dir_writers,
+)
 from automl_backend._hpo.oof import data_fingerprint
 from automl_backend._hpo.search import HPOTrial, Search
 from automl_backend._hpo.shared import SharedSearch, publish_problem
@@ -227,6 +233,8 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
     budget_end = None if spec.budget.time_s is None else started + spec.budget.time_s
     portfolio = portfolio_configs(spec, dataset, space)
     warm = _warm_start(spec, warm_start, space, dataset.task, portfolio)
+    if workdir is not None:
+        preload_run_dir_writers()
     search: Search
     if is_shared_storage(storage):
         assert storage is not None

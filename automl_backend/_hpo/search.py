@@ -51,6 +51,8 @@ class HPOTrial:
     reason: str | None = None
     extras: dict[str, float] = field(default_factory=dict)
     oof: np.ndarray | None = None
+    rounds: int | None = None
+    """Mean boosting rounds early stopping kept over the folds (the refit uses them)."""
 
 
 @dataclass
@@ -262,6 +264,9 @@ class Search:
             fold_scores=scores, fit_time_s=sum(f.fit_time_s for f in run.folds),
             duration_s=time.monotonic() - run.started, extras=dict(extras or {}),
         )  # fmt: skip
+        rounds = [f.rounds for f in run.folds if f.rounds is not None]
+        if rounds:
+            record.rounds = round(float(np.mean(rounds)))
         if state == "complete":
             mean = float(np.mean(scores)) if scores else math.nan
             if not math.isfinite(mean):
@@ -272,6 +277,8 @@ class Search:
         trial.set_user_attr("config", run.config.model_dump(mode="json"))
         trial.set_user_attr("fold_scores", scores)
         trial.set_user_attr("fit_time_s", round(record.fit_time_s, 4))
+        if record.rounds is not None:
+            trial.set_user_attr("rounds", record.rounds)
         if record.reason:
             trial.set_user_attr(
                 "fail_reason" if record.state == "failed" else "note", record.reason

@@ -1,0 +1,96 @@
+"""Large-data efficiency: the fold plan, early stopping in LightGBM and the refit's rounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMClassifier
+from sklearn.datasets import make_classification
+
+from automl_backend import CVSpec, ExperimentSpec, load_dataset
+from automl_backend._builders import EARLY_STOPPING_MIN_ROWS, boosting_rounds, build_estimator
+from automl_backend._hpo.finalize import REFIT_ROUNDS_GROWTH, refit_config
+from automl_backend._hpo.run import run_hpo
+from automl_backend._hpo.search import HPOTrial
+from automl_backend._spec import TrialConfig
+from automl_backend._splits import resolve_cv
+
+
+def _table(rows: int, features: int, seed: int = 0) -> pd.DataFrame:
+    X, y = make_classification(
+        n_samples=rows, n_features=features, n_informative=min(features, 5), random_state=seed
+    )
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(features)])
+    frame["y"] = y
+    return frame
+
+
+def test_the_fold_plan_follows_data_size_and_budget() -> None:
+    big = load_dataset(_table(12_000, 16), "y")
+    wide = load_dataset(_table(4_000, 40), "y")
+    small = load_dataset(_table(600, 8), "y")
+    # 12 000 rows x 16 features in 60 s: large for the budget, and enough rows for a holdout.
+    assert resolve_cv(CVSpec(), big, 60.0) == ("holdout", 3)
+    # As many cells on fewer rows: 3 folds, a holdout of 800 rows would be too noisy.
+    assert resolve_cv(CVSpec(), wide, 60.0) == ("stratified", 3)
+    assert resolve_cv(CVSpec(), small, 60.0) == ("stratified", 5)
+    # Without a time budget, and with the strategy or folds set, nothing is overridden.
+    assert resolve_cv(CVSpec(), big, None) == ("stratified", 5)
+    assert resolve_cv(CVSpec(strategy="stratified", folds=4), big, 60.0) == ("stratified", 4)
+
+
+def test_lightgbm_stops_boosting_at_the_best_round_on_a_held_out_share() -> None:
+    frame = _table(2_000, 10)
+    X, y = frame.drop(columns="y"), frame["y"].to_numpy()
+    model = build_estimator(
+        "lightgbm", {"n_estimators": 3000, "learning_rate": 0.3}, classification=True,
+        n_train=len(y),
+    )  # fmt: skip
+    model.fit(X, y)
+    rounds = boosting_rounds(model)
+    assert rounds is not None and 1 <= rounds < 3000
+    assert model.predict_proba(X).shape == (len(y), 2)
+    assert list(model.classes_) == [0, 1]
+    assert (model.predict(X) == y).mean() > 0.8
+
+
+def test_lightgbm_fits_every_round_when_asked_or_on_few_rows() -> None:
+    off = build_estimator("lightgbm", {"early_stopping": False}, classification=True, n_train=5000)
+    few = build_estimator("lightgbm", {}, classification=True, n_train=EARLY_STOPPING_MIN_ROWS - 1)
+    assert isinstance(off, LGBMClassifier) and isinstance(few, LGBMClassifier)
+    assert boosting_rounds(off) is None
+
+
+def test_the_refit_boosts_for_the_rounds_the_trials_found() -> None:
+    config = TrialConfig(family="lightgbm", params={"n_estimators": 2000, "learning_rate": 0.1})
+    found = HPOTrial(number=0, config=config, state="complete", rounds=100)
+    refit = refit_config(found)
+    assert refit.params["n_estimators"] == round(100 * REFIT_ROUNDS_GROWTH)
+    assert refit.params["early_stopping"] is False
+    assert refit.params["learning_rate"] == 0.1
+    # Rounds unknown (another process's trial): every configured round, on every row.
+    unknown = refit_config(HPOTrial(number=1, config=config, state="complete"))
+    assert unknown.params["n_estimators"] == 2000 and unknown.params["early_stopping"] is False
+    forest = TrialConfig(family="random_forest", params={"n_estimators": 50})
+    assert refit_config(HPOTrial(number=2, config=forest, state="complete")) == forest
+
+
+def test_a_search_reports_the_rounds_and_the_final_model_uses_them() -> None:
+    data = load_dataset(_table(1_500, 8, seed=1), "y")
+    spec = ExperimentSpec.model_validate({
+        "models": [{"family": "lightgbm"}],
+        "budget": {"time_s": None, "n_trials": 1},
+        "cv": {"folds": 3},
+        "warm_start": [{"family": "lightgbm", "params": {"n_estimators": 2000,
+                                                        "learning_rate": 0.3}}],
+        "search": {"enqueue_defaults": False},
+    })  # fmt: skip
+    output = run_hpo(spec, data)
+    [record] = output.records
+    assert record.state == "complete" and record.rounds is not None and record.rounds < 2000
+    assert output.model is not None
+    [(_, pipeline)] = output.model.members
+    final = pipeline.steps[-1][1]
+    assert isinstance(final, LGBMClassifier)
+    assert final.n_estimators == round(record.rounds * REFIT_ROUNDS_GROWTH)
+    assert np.isfinite(output.result.best_score)
