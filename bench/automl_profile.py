@@ -186,7 +186,7 @@ def main() -> None:
     env = dict(os.environ)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(args.threads)
-    commit = subprocess.run(
+    commit = os.environ.get("BENCH_COMMIT") or subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()
     previous = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}

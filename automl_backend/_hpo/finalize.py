@@ -35,8 +35,8 @@ def preload_run_dir_writers() -> None:
     """Import the libraries that write the run directory, before the search starts.
 
     Imported lazily at the end they cost seconds past the budget that no reserve
-    foresaw: skops' type registry imports most of scikit-learn (measured 4 to 21 s on a
-    2-core machine, the higher figure under load), matplotlib about 1 to 3 s. Imported
+    foresaw: skops' type registry imports most of scikit-learn (12 to 21 s measured on a
+    shared 2-core machine at load averages 8 to 10), matplotlib 3 to 4 s there. Imported
     here, the search's deadline accounts for them.
     """
     import matplotlib
