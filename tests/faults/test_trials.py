@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from automl_backend import ExperimentSpec, load_dataset, parse_spec, run_spec
 from automl_backend._hpo import executor as executor_module
+from automl_backend._hpo import run as run_module
 from cosci.cli import app
 
 pytestmark = pytest.mark.skipif(
@@ -163,6 +164,8 @@ def test_trial_past_its_memory_limit_fails_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(executor_module, "trial_child", _hungry_knn)
+    # Without the portfolio the 4 trials are the family defaults, knn among them.
+    monkeypatch.setattr(run_module, "portfolio_configs", lambda *args: [])
     data = _csv(tmp_path / "d.csv")
     run_dir = tmp_path / "run"
     result = CliRunner().invoke(
