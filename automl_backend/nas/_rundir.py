@@ -89,8 +89,12 @@ def write_history(trials: list[TrialRecord], path: Path) -> None:
 
 
 def write_leaderboard(trials: list[TrialRecord], space: str, path: Path) -> None:
-    """Best first, with the HPO leaderboard's columns, so the same readers work on it."""
-    ranked = sorted(trials, key=lambda t: (not t.complete, -t.accuracy, t.trial))
+    """Best first, with the HPO leaderboard's columns, so the same readers work on it.
+    Low-fidelity estimates rank below full-fidelity results, as in the winner's choice."""
+    ranked = sorted(
+        trials,
+        key=lambda t: (not t.complete, -float(t.info.get("fidelity", 1.0)), -t.accuracy, t.trial),
+    )
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(

@@ -3,6 +3,8 @@ runner pieces that use them (toy scores, then one tiny end-to-end run per strate
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 import torch
 
@@ -145,18 +147,23 @@ def test_evaluator_trains_low_fidelity_on_one_fixed_seeded_subset() -> None:
 
 
 @pytest.mark.parametrize("strategy", ["evolution", "tpe"])
-def test_tiny_low_fidelity_search_returns_a_full_fidelity_winner(digits, strategy) -> None:
+def test_tiny_low_fidelity_search_returns_a_full_fidelity_winner(
+    digits, strategy, tmp_path
+) -> None:
     X, y = digits
     spec = NASSpec(space=MLPSpace(depths=[1, 2], widths=[16, 32]), strategy=strategy,
                    time_budget_s=None, max_trials=14, epochs_per_trial=3, final_epochs=2,
                    population_size=4, fidelity_rungs=3)  # fmt: skip
-    result = run_nas(spec, X, y, test_size=0.25)
+    result = run_nas(spec, X, y, test_size=0.25, out_dir=tmp_path / "run")
     rungs = [t.info["rung"] for t in result.trials]
     assert len(result.trials) == 14 and 0 in rungs and max(rungs) == 2
     winner = max(result.trials, key=lambda t: (t.info["fidelity"], t.accuracy))
     assert result.best_architecture == winner.architecture
     assert winner.info["fidelity"] == 1.0 and winner.epochs == 3
     assert result.test_accuracy is not None and 0.0 <= result.test_accuracy <= 1.0
+    with (tmp_path / "run" / "leaderboard.csv").open() as fh:
+        top = next(csv.DictReader(fh))
+    assert int(top["trial"]) == winner.trial  # cheap estimates rank below full results
 
 
 def test_one_rung_keeps_the_old_full_fidelity_search(digits) -> None:
