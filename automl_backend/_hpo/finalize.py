@@ -31,6 +31,11 @@ def allowed_overshoot(time_s: float) -> float:
     return max(0.05 * time_s, 5.0)
 
 
+PRELOAD_MIN_BUDGET_S = 30.0
+"""Budgets shorter than this leave the writers' import to the end: on a loaded machine it
+took most of a 15 s budget, and a search with no time left finishes no trial."""
+
+
 def preload_run_dir_writers() -> None:
     """Import the libraries that write the run directory, before the search starts.
 

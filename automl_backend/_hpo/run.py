@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -17,6 +18,7 @@ from automl_backend._errors import SpecError
 from automl_backend._features.selection import prepare_features, with_notes
 from automl_backend._hpo.executor import TrialExecutor
 from automl_backend._hpo.finalize import (
+    PRELOAD_MIN_BUDGET_S,
     RefitReserve,
     build_model,
     final_oof,
@@ -233,7 +235,7 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
     budget_end = None if spec.budget.time_s is None else started + spec.budget.time_s
     portfolio = portfolio_configs(spec, dataset, space)
     warm = _warm_start(spec, warm_start, space, dataset.task, portfolio)
-    if workdir is not None:
+    if workdir is not None and (spec.budget.time_s or math.inf) >= PRELOAD_MIN_BUDGET_S:
         preload_run_dir_writers()
     search: Search
     if is_shared_storage(storage):
