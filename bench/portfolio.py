@@ -11,7 +11,8 @@ portfolio; it writes ``bench/results/portfolio-loo.json``.
 
     nice -n 10 .venv/bin/python bench/portfolio.py build --jobs 2      # ~35 min
     .venv/bin/python bench/portfolio.py evaluate --budget 15           # ~25 min
-    .venv/bin/python bench/portfolio.py evaluate --budget 60 --datasets ring,twonorm
+    .venv/bin/python bench/portfolio.py evaluate --budget 60 --datasets mushroom,ring,...
+    .venv/bin/python bench/portfolio.py summary      # -> bench/results/portfolio-loo.json
 
 Only the KEEL sets in TRAINING may inform the portfolio; the benchmark's held-out sets
 (HELD_OUT) are never loaded here.
@@ -390,6 +391,50 @@ def evaluate(args: argparse.Namespace) -> None:
           f"{geometric_mean_ratio(pairs)}; wrote {out}")  # fmt: skip
 
 
+def summarise(args: argparse.Namespace) -> None:
+    """Gather the per-budget files into portfolio-loo.json: the headline figures, and the
+    CV view (best CV score of each arm), which small KEEL test folds make less noisy."""
+    budgets = {}
+    for path in sorted(RESULTS.parent.glob("portfolio-loo-*s.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        by: dict[str, dict[str, Any]] = {}
+        for run in record["runs"]:
+            by.setdefault(run["dataset"], {})[run["arm"]] = run
+        pairs = [(a["portfolio"], a["none"]) for a in by.values() if len(a) == 2]
+        loads = [r["loadavg_before"][0] for r in record["runs"] if "loadavg_before" in r]
+        budgets[f"{record['budget_s']:g}s"] = {
+            "file": str(path.relative_to(ROOT)), "command": record["command"],
+            "n_pairs": len(pairs),
+            "geometric_mean_error_ratio_portfolio_over_none":
+                record["geometric_mean_error_ratio_portfolio_over_none"],
+            "wins_ties_losses_test_error": record["wins_ties_losses"],
+            "cv_better_equal_worse": [
+                sum(a["cv_score"] > b["cv_score"] for a, b in pairs),
+                sum(a["cv_score"] == b["cv_score"] for a, b in pairs),
+                sum(a["cv_score"] < b["cv_score"] for a, b in pairs),
+            ],
+            "mean_cv_score": [
+                round(statistics.mean(a["cv_score"] for a, _ in pairs), 4),
+                round(statistics.mean(b["cv_score"] for _, b in pairs), 4),
+            ],
+            "median_wall_s": record["median_wall_s"], "max_wall_s": record["max_wall_s"],
+            "loadavg_1min_median_min_max": [statistics.median(loads), min(loads), max(loads)],
+        }  # fmt: skip
+    targets = {"15s": 0.90, "60s": 0.97}
+    out = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{os.cpu_count()}-core shared CPU, 24 GiB (other benchmarks running)",
+        "targets_at_most": targets,
+        "met": {
+            b: budgets[b]["geometric_mean_error_ratio_portfolio_over_none"] <= t
+            for b, t in targets.items() if b in budgets
+        },
+        "budgets": budgets,
+    }  # fmt: skip
+    RESULTS.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(out, indent=2))
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -428,8 +473,11 @@ def main() -> None:
     check.add_argument(
         "--out", type=Path, default=None, help="default: results/portfolio-loo-<budget>s.json"
     )
+    commands.add_parser("summary", help="gather the evaluate files into portfolio-loo.json")
     args = parser.parse_args()
-    if args.command == "build":
+    if args.command == "summary":
+        summarise(args)
+    elif args.command == "build":
         build(args)
     else:
         evaluate(args)
