@@ -109,7 +109,7 @@ def capture(cache_dir: Path, rounds: int) -> tuple[list[Call], float]:
         hypotheses_per_round=4,
         children_per_round=1,
         trials_per_experiment=2,
-        experiment_time_s=10,
+        experiment_time_s=5,
         folds=3,
         seed=0,
         auto_approve=True,
