@@ -278,6 +278,12 @@ ROUNDS_WANTED = 2
 took the whole budget would never evolve its best hypotheses."""
 
 
+SPLIT_MARGIN = 1.5
+"""A round is held back for the next one only if that round's LLM work would fit the LLM
+share cap even at this many times its estimate (a 300 s phoneme run on 2026-12-02 held
+round 1 back, then the share cap stopped the run with half its budget unused)."""
+
+
 def round_time(
     state: ResearchState, ctx: RunContext, trials: dict[str, int]
 ) -> tuple[dict[str, int], dict[str, float], str | None]:
@@ -304,8 +310,16 @@ def round_time(
     current = state.get("round", 1)
     # Until ROUNDS_WANTED rounds have run, a round's experiments share only its part of
     # the time left, so that the next round (evolution's children) still fits after them.
+    # Only where the next round's LLM work fits the share cap with a margin: a round held
+    # back for a next round that then does not come would leave its time unused.
     wanted = min(ctx.rounds, ROUNDS_WANTED)
-    own = share_seconds(trials, available / (wanted - current + 1)) if current < wanted else shares
+    own = shares
+    if current < wanted and (
+        ctx.llm_share is None
+        or cost.spent_s + 2 * cost.call_s + SPLIT_MARGIN * cost.round_s
+        <= ctx.llm_share * ctx.time_budget_s
+    ):
+        own = share_seconds(trials, available / (wanted - current + 1))
     capped = {h: max(MIN_EXPERIMENT_S, min(usual[h], own[h])) for h in trials}
     if current >= ctx.rounds:
         last: str | None = f"round {current} of {ctx.rounds}"

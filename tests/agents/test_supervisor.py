@@ -390,6 +390,20 @@ def test_without_the_cap_the_same_run_goes_on_and_the_llm_takes_more(
     assert run.state()["round"] == 1 and _llm_s(run.state()) <= 0.25 * 300.0
 
 
+def test_a_round_is_held_back_only_if_the_next_one_fits_the_share_cap_with_a_margin() -> None:
+    ctx = RunContext(**BENCH)  # 25 % of 300 s: 75 s of LLM time
+    # Plan 10 s, 20 s of round 1 so far: another round fits even at 1.5 times its cost.
+    fits = {"round": 1, "spent_s": 60.0, "llm_s_by_round": {0: 10.0, 1: 20.0}}
+    _, seconds, last = round_time(fits, ctx, TRIALS)
+    assert last is None and sum(seconds.values()) == pytest.approx((300.0 - 60.0 - 5.0) / 2)
+    # 25 s so far: the next round fits the cap only as estimated (35 + 28 + 2 x 2.8 s),
+    # not with the margin, so this round keeps its usual caps and turns out the last.
+    borderline = {"round": 1, "spent_s": 60.0, "llm_s_by_round": {0: 10.0, 1: 25.0}}
+    _, seconds, last = round_time(borderline, ctx, TRIALS)
+    reserve = outlook(borderline, ctx, round_done=False).end_reserve_s
+    assert last is not None and sum(seconds.values()) == pytest.approx(300.0 - 60.0 - reserve)
+
+
 def test_a_fast_llm_gets_two_rounds_at_300_s_with_equal_arms(
     fakes: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
