@@ -36,6 +36,7 @@ _PHASES = {
     # attribute of automl_backend._hpo.run -> phase name
     "_encode": "fold plan and encoding",
     "prepare_features": "feature preparation",
+    "preload_run_dir_writers": "importing the run directory's writers",
     "pick_members": "ensemble selection",
     "build_model": "refit",
     "score_model": "test scoring",
@@ -90,7 +91,8 @@ def profile_run(dataset: str, budget: float, threads: int, fold: int) -> dict[st
     train, test = keel_split(dataset, fold)
     spent["loading the data"] = time.perf_counter() - started
     for name, phase in _PHASES.items():
-        setattr(runner, name, _timed(spent, phase, getattr(runner, name)))
+        if hasattr(runner, name):  # older backends lack some phases
+            setattr(runner, name, _timed(spent, phase, getattr(runner, name)))
     for name in ("_importances", "_plots"):
         setattr(
             artifacts, name, _timed(spent, f"run directory: {name[1:]}", getattr(artifacts, name))
@@ -186,9 +188,12 @@ def main() -> None:
     env = dict(os.environ)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(args.threads)
-    commit = os.environ.get("BENCH_COMMIT") or subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
+    commit = (
+        os.environ.get("BENCH_COMMIT")
+        or subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+    )
     previous = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
     for dataset in [d for d in args.datasets.split(",") if d]:
         load_before = os.getloadavg()
