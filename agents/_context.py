@@ -35,6 +35,12 @@ class RunContext(BaseModel):
     so far plus those a round is expected to take (and the closing overview) stay within
     ``llm_share * time_budget_s``. The first round always runs. None: no cap; ignored
     without a time budget."""
+    planned_rounds: int = Field(default=1, ge=1, le=50)
+    """With a time budget, rounds before this one get an equal part of the time left each
+    (2: round 1 gets at most half) instead of all they could use, so later rounds (with
+    evolution) still fit. 1 (default): a round takes all it can use. Off by default: on
+    2026-12-02, 300 s runs with the embedded model held round 1 back, then the LLM share
+    cap stopped them with half the budget unused."""
     max_experiments_per_round: int | None = Field(default=None, ge=1)
     """None: every approved hypothesis is tested in the round it is approved."""
     rope_points: float = Field(default=1.0, ge=0, le=50)

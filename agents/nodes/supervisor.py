@@ -272,12 +272,6 @@ def outlook(state: ResearchState, ctx: RunContext, *, round_done: bool) -> LLMOu
     )
 
 
-ROUNDS_WANTED = 2
-"""With a time budget, rounds before this one get an equal part of the time left each
-(round 1 of 2: half) instead of all they could use: a run whose first round's experiments
-took the whole budget would never evolve its best hypotheses."""
-
-
 SPLIT_MARGIN = 1.5
 """A round is held back for the next one only if that round's LLM work would fit the LLM
 share cap even at this many times its estimate (a 300 s phoneme run on 2026-12-02 held
@@ -293,8 +287,9 @@ def round_time(
     Without a time budget: the trials as given, each with the time cap of an average
     experiment scaled by its share (``experiment_time_s * n / trials_per_experiment``).
     With one, those caps are first cut to the time left after the end-of-run LLM reserve
-    (meta-review and overview), and before round :data:`ROUNDS_WANTED` to an equal part of
-    it per round still wanted (round 1 of 2 gets at most half). If no round can follow this one (the rounds limit, the
+    (meta-review and overview), and before round ``ctx.planned_rounds`` to an equal part of
+    it per round still planned (round 1 of 2 gets at most half). If no round can follow
+    this one (the rounds limit, the
     LLM share cap, or too little time left after it for another round's LLM work), this
     is the last round: the experiments share all the time left less that reserve, in
     proportion to their trials, and (with ``fill_time_budget``) their trial limits are
@@ -308,11 +303,11 @@ def round_time(
     available = max(ctx.time_budget_s - spent - cost.end_reserve_s, 0.0)
     shares = share_seconds(trials, available)
     current = state.get("round", 1)
-    # Until ROUNDS_WANTED rounds have run, a round's experiments share only its part of
+    # Until ctx.planned_rounds rounds have run, a round's experiments share only its part of
     # the time left, so that the next round (evolution's children) still fits after them.
     # Only where the next round's LLM work fits the share cap with a margin: a round held
     # back for a next round that then does not come would leave its time unused.
-    wanted = min(ctx.rounds, ROUNDS_WANTED)
+    wanted = min(ctx.rounds, ctx.planned_rounds)
     own = shares
     if current < wanted and (
         ctx.llm_share is None

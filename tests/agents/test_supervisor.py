@@ -161,7 +161,7 @@ def test_a_round_after_which_no_round_fits_in_time_is_the_last() -> None:
 def test_the_first_round_takes_half_the_time_left_so_a_second_one_fits() -> None:
     # 330 s to share: the usual caps (240 s) would leave 95 s, too little for another
     # round (2 x 50 + 5); half of it (165 s) leaves 170 s.
-    ctx = RunContext(**{**BENCH, "time_budget_s": 400.0, "llm_share": None})
+    ctx = RunContext(**{**BENCH, "time_budget_s": 400.0, "llm_share": None, "planned_rounds": 2})
     trials, seconds, last = round_time(OPEN_ROUND, ctx, TRIALS)
     assert last is None and trials == TRIALS
     assert sum(seconds.values()) == pytest.approx((400.0 - 60.0 - 10.0) / 2)
@@ -390,8 +390,18 @@ def test_without_the_cap_the_same_run_goes_on_and_the_llm_takes_more(
     assert run.state()["round"] == 1 and _llm_s(run.state()) <= 0.25 * 300.0
 
 
+def test_by_default_the_first_round_is_not_held_back_for_a_second() -> None:
+    # The same 400 s as above without planned_rounds: the usual caps (240 s) leave too
+    # little for another round, so this round is the last and takes all the time left.
+    ctx = RunContext(**{**BENCH, "time_budget_s": 400.0, "llm_share": None})
+    trials, seconds, last = round_time(OPEN_ROUND, ctx, TRIALS)
+    assert last is not None
+    assert sum(seconds.values()) == pytest.approx(400.0 - 60.0 - 10.0)
+    assert trials["H1"] == 90 * LAST_ROUND_TRIAL_FACTOR
+
+
 def test_a_round_is_held_back_only_if_the_next_one_fits_the_share_cap_with_a_margin() -> None:
-    ctx = RunContext(**BENCH)  # 25 % of 300 s: 75 s of LLM time
+    ctx = RunContext(**BENCH, planned_rounds=2)  # 25 % of 300 s: 75 s of LLM time
     # Plan 10 s, 20 s of round 1 so far: another round fits even at 1.5 times its cost.
     fits = {"round": 1, "spent_s": 60.0, "llm_s_by_round": {0: 10.0, 1: 20.0}}
     _, seconds, last = round_time(fits, ctx, TRIALS)
@@ -413,7 +423,8 @@ def test_a_fast_llm_gets_two_rounds_at_300_s_with_equal_arms(
     # leave too little for another round.
     monkeypatch.setitem(globals(), "_FAMILIES", {})
     run_dir = tmp_path / "run"
-    run, tools = _simulated_run(fakes, run_dir, RunContext(**BENCH), monkeypatch, call_s=2.0)
+    ctx = RunContext(**BENCH, planned_rounds=2)
+    run, tools = _simulated_run(fakes, run_dir, ctx, monkeypatch, call_s=2.0)
     state = run.state()
     assert run.status() == "finished"
     assert state["round"] >= 2
