@@ -103,7 +103,9 @@ def test_human_added_hypothesis_wins_the_tournament(
     context = RunContext(
         rounds=1, hypotheses_per_round=2, children_per_round=0, **{**TINY, "auto_approve": False}
     )
-    llm = fakes.ScriptedFakeLLM(["knn", "extra_trees"])
+    # With the portfolio's extra-trees configurations, extra trees came within the
+    # ROPE of logistic here (a measured draw); random forest is still credibly behind.
+    llm = fakes.ScriptedFakeLLM(["knn", "random_forest"])
     run = fakes.start_run(tmp_path / "run", llm, context, data=str(linear_csv), target="label")
     request = run.pending_review()
     assert request is not None and request.hypothesis_ids == ["H1", "H2"]
