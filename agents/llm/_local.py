@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -149,13 +150,7 @@ class LocalLLM:
         # outlines-core writes the regex, llguidance enforces it: outlines-core's own index
         # precomputes every automaton state against the whole vocabulary, which took 106 s
         # for one nested agent schema here; llguidance computes each mask lazily.
-        try:
-            import llguidance  # noqa: F401
-        except ImportError as exc:
-            raise LLMError(
-                "structured answers from the embedded model need llguidance: "
-                "pip install 'llguidance>=1.9,<2'"
-            ) from exc
+        _require_llguidance()
         from outlines.backends.llguidance import LLGuidanceBackend
         from outlines.models.transformers import Transformers
 
@@ -169,14 +164,10 @@ class LocalLLM:
 
     def _grammar_matcher(self, loaded: LoadedModel, regex: str) -> Any:
         """A fresh llguidance matcher for one answer (the incremental decoder's grammar)."""
-        try:
-            import llguidance
-            import llguidance.hf
-        except ImportError as exc:
-            raise LLMError(
-                "structured answers from the embedded model need llguidance: "
-                "pip install 'llguidance>=1.9,<2'"
-            ) from exc
+        _require_llguidance()
+        import llguidance
+        import llguidance.hf
+
         with loaded.lock:
             if loaded.grammar_tokenizer is None:
                 loaded.grammar_tokenizer = llguidance.hf.from_tokenizer(loaded.tokenizer)
@@ -281,3 +272,13 @@ def _field_guide(schema: type[BaseModel]) -> str:
         if isinstance(spec, dict) and spec.get("description")
     ]
     return f" Fields: {'; '.join(described)}." if described else ""
+
+
+def _require_llguidance() -> None:
+    """Fail with the install line when llguidance, the embedded model's grammar engine, is
+    missing (both decoders constrain answers with it)."""
+    if importlib.util.find_spec("llguidance") is None:
+        raise LLMError(
+            "structured answers from the embedded model need llguidance: "
+            "pip install 'llguidance>=1.9,<2'"
+        )
