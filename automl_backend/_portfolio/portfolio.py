@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +98,22 @@ class Portfolio(BaseModel):
 
 
 def load_portfolio(path: str | Path | None = None) -> Portfolio:
-    """The shipped portfolio (or the one at ``path``); a bad file is one-line error."""
-    path = Path(path) if path is not None else SHIPPED
+    """The shipped portfolio (or the one at ``path``); a bad file is one-line error.
+
+    The shipped file is read and validated once per process: every search queues from it,
+    and the co-scientist runs many. Callers get new objects from ``without`` and
+    ``with_order`` and never change the one returned."""
+    if path is None:
+        return _shipped_portfolio()
+    return _read_portfolio(Path(path))
+
+
+@functools.cache
+def _shipped_portfolio() -> Portfolio:
+    return _read_portfolio(SHIPPED)
+
+
+def _read_portfolio(path: Path) -> Portfolio:
     try:
         return Portfolio.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
