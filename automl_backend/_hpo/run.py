@@ -130,16 +130,24 @@ def portfolio_configs(spec: ExperimentSpec, dataset: Dataset,
 def _warm_start(spec: ExperimentSpec, extra: list[TrialConfig] | None, space: ResolvedSpace,
                 task: str, portfolio: list[TrialConfig]) -> list[TrialConfig]:  # fmt: skip
     """Trials queued first: the spec's warm starts, the caller's (the runs ledger's),
-    the portfolio, then the default configuration of each family the portfolio leaves
-    out (the search skips repeats)."""
-    configs = [*spec.warm_start, *(extra or []), *portfolio]
-    if spec.search.enqueue_defaults:
-        covered = {c.family for c in portfolio}
-        order = sorted(space.models, key=lambda f: _DEFAULT_ORDER.index(f))
-        configs += [
-            TrialConfig(family=f, params=default_config(f, task)) for f in order if f not in covered
-        ]
-    return configs
+    then the portfolio with each family's default configuration right after that
+    family's first portfolio entry, then the defaults of the families the portfolio
+    leaves out (the search skips repeats).
+
+    The portfolio's configurations were chosen on other data sets; the default is kept
+    as a fallback next to them: without it, a search of 15 s on tic-tac-toe never
+    reached LightGBM's default, which beat every portfolio configuration there.
+    """
+    configs = [*spec.warm_start, *(extra or [])]
+    if not spec.search.enqueue_defaults:
+        return [*configs, *portfolio]
+    order = sorted(space.models, key=lambda f: _DEFAULT_ORDER.index(f))
+    defaults = {f: TrialConfig(family=f, params=default_config(f, task)) for f in order}
+    for config in portfolio:
+        configs.append(config)
+        if config.family in defaults:
+            configs.append(defaults.pop(config.family))
+    return [*configs, *defaults.values()]
 
 
 def run_hpo(

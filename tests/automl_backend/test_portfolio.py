@@ -196,27 +196,38 @@ def _spec(**fields: Any):
     return parse_spec({**base, **fields})
 
 
-def test_warm_start_order_spec_then_ledger_then_portfolio_then_uncovered_defaults(data) -> None:
+def test_warm_start_order_spec_then_ledger_then_portfolio_with_defaults(data) -> None:
     spec = _spec()
     space = _space(spec, data)
-    portfolio = [_config("knn", n_neighbors=7)]
+    portfolio = [_config("knn", n_neighbors=7), _config("knn", n_neighbors=11)]
     ledger = [_config("logistic", C=3.0)]
     queued = _warm_start(spec, ledger, space, "binary", portfolio)
-    assert queued[:2] == [ledger[0], portfolio[0]]
-    assert [c.family for c in queued[2:]] == ["extra_trees", "logistic"]  # knn is covered
+    knn_default = TrialConfig(family="knn", params=default_config("knn", "binary"))
+    # knn's default follows its first portfolio entry; the others' come at the end.
+    assert queued[:4] == [ledger[0], portfolio[0], knn_default, portfolio[1]]
+    assert [c.family for c in queued[4:]] == ["extra_trees", "logistic"]
+    assert all(c.params == default_config(c.family, "binary") for c in queued[4:])
+    off = _spec(search={"enqueue_defaults": False})
+    assert _warm_start(off, ledger, space, "binary", portfolio) == [ledger[0], *portfolio]
 
 
 def test_run_queues_the_portfolio_after_the_warm_starts(data) -> None:
     own = _config("logistic", C=0.5)
     ledger = _config("knn", n_neighbors=3)
     spec = _spec(warm_start=[own.model_dump(mode="json")])
-    expected = portfolio_configs(spec, data, _space(spec, data))
+    space = _space(spec, data)
+    expected = portfolio_configs(spec, data, space)
     assert expected and {c.family for c in expected} <= {"knn", "logistic", "extra_trees"}
+    queue: list[TrialConfig] = []
+    for config in _warm_start(spec, [ledger], space, "binary", expected):
+        if config not in queue:
+            queue.append(config)
     run = run_hpo(spec, data, warm_start=[ledger])
     first = [r.config for r in sorted(run.records, key=lambda r: r.number)]
     assert first[0].family == "logistic" and first[0].params["C"] == 0.5
     assert first[1].family == "knn" and first[1].params["n_neighbors"] == 3
-    for got, want in zip(first[2:], expected, strict=False):
+    assert queue[2] == expected[0]
+    for got, want in zip(first[2:], queue[2:], strict=False):
         assert got.family == want.family
         assert {k: got.params[k] for k in want.params if k in got.params} == {
             k: v for k, v in want.params.items() if k in got.params
