@@ -55,6 +55,7 @@ SamplerName = Literal["tpe", "random", "grid", "cmaes", "gp", "nsga2"]
 PrunerName = Literal["none", "median", "successive_halving", "hyperband"]
 Objective = Literal["score", "predict_latency", "model_size"]
 CVStrategy = Literal["auto", "stratified", "kfold", "holdout", "time"]
+HalvingMode = Literal["auto", "on", "off"]
 
 
 # ---------------------------------------------------------------- run settings
@@ -76,6 +77,13 @@ class SearchSpec(BaseModel):
     portfolio: bool = True
     """Queue the meta-learned portfolio (configurations that did well on past data sets,
     ordered by the nearest ones) after the warm starts; classification only."""
+    halving: HalvingMode = "auto"
+    """Successive halving across trials over the training-sample size: each trial is
+    fitted first on a ninth, then on a third of its (first) training fold, and stops
+    unless its validation score is among the best third of all trials scored at that
+    size. ``auto``: on when the data is large for the budget (evaluation falls back to a
+    holdout split) and a ninth is still 1 000 rows; never with a fold pruner, several
+    objectives or a study shared with other workers."""
 
     @model_validator(mode="after")
     def _check(self) -> SearchSpec:
@@ -83,6 +91,11 @@ class SearchSpec(BaseModel):
             raise ValueError(
                 "objectives must start with 'score' and name each objective once, "
                 "e.g. ['score', 'predict_latency']"
+            )
+        if self.halving == "on" and (self.pruner != "none" or len(self.objectives) > 1):
+            raise ValueError(
+                "halving 'on' needs a single objective and pruner 'none' (both stop "
+                "trials early); set halving to 'auto' or 'off'"
             )
         if len(self.objectives) > 1:
             if self.pruner != "none":

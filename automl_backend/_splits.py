@@ -62,19 +62,45 @@ def make_folds(
 
 def subsample_rows(dataset: Dataset, rows: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """A seeded share of ``rows`` (stratified by class when every class can keep a row)."""
+    labels = None if dataset.task == "regression" else dataset.y.to_numpy()
+    return subsample_positions(labels, rows, fraction, seed)
+
+
+def subsample_positions(labels: np.ndarray | None, rows: np.ndarray, fraction: float,
+                        seed: int) -> np.ndarray:  # fmt: skip
+    """A seeded, sorted share of ``rows``, stratified by ``labels`` (class labels of every
+    row; None for regression) when every class can keep a row on both sides."""
     from sklearn.model_selection import train_test_split
 
     keep = max(2, round(len(rows) * fraction))
     if keep >= len(rows):
         return rows
     stratify = None
-    if dataset.task != "regression":
-        labels = dataset.y.to_numpy()[rows]
-        _, counts = np.unique(labels, return_counts=True)
+    if labels is not None:
+        chosen = labels[rows]
+        _, counts = np.unique(chosen, return_counts=True)
         if counts.min() >= 2 and keep >= len(counts) and len(rows) - keep >= len(counts):
-            stratify = labels
+            stratify = chosen
     kept, _ = train_test_split(rows, train_size=keep, random_state=seed, stratify=stratify)
     return np.sort(kept)
+
+
+HALVING_FRACTIONS = (1 / 9, 1 / 3)
+"""Training-sample sizes of the rungs below the full fold (reduction factor 3)."""
+HALVING_ETA = 3
+"""A trial goes on past a rung when it is among the best 1/HALVING_ETA scored there."""
+MIN_RUNG_ROWS = {"auto": 1_000, "on": 30}
+"""Fewest training rows a rung may fit on: ``auto`` keeps rungs where scores rank
+configurations about as the full fold does; ``on`` (asked for) allows small data."""
+
+
+def halving_rungs(mode: str, strategy: str, n_train: int) -> tuple[float, ...]:
+    """The rung fractions of successive halving for a first training fold of ``n_train``
+    rows evaluated with ``strategy`` (the resolved CV strategy): none when ``mode`` is
+    ``off``, or ``auto`` on data that is not large for its budget (no holdout)."""
+    if mode == "off" or (mode == "auto" and strategy != "holdout"):
+        return ()
+    return tuple(f for f in HALVING_FRACTIONS if n_train * f >= MIN_RUNG_ROWS[mode])
 
 
 def _make_full_folds(dataset: Dataset, cv: CVSpec, seed: int, time_s: float | None) -> list[Fold]:

@@ -57,6 +57,9 @@ FOLDS = (0, 1)
 SYSTEMS = ("optuna_hgb", "flaml", "autogluon", "cosci")
 """In run order: the peers first, this backend last (it may change during a session)."""
 PEERS = ("optuna_hgb", "flaml", "autogluon")
+VARIANTS = ("cosci_no_halving",)
+"""This backend with one feature switched off, for side-by-side ablations; run only when
+named in ``--systems``, before ``cosci``, and never counted as a peer."""
 RESULTS = Path(__file__).resolve().parent / "results" / "automl-heldout.json"
 PEERS_PYTHON = ROOT / ".venv-peers" / "bin" / "python"
 IN_PEERS_ENV = ("flaml", "autogluon")
@@ -86,11 +89,16 @@ def keel_split(name: str, fold: int) -> tuple[Any, Any]:
     return dataset.subset(np.arange(n_train)), dataset.subset(np.arange(n_train, len(whole)))
 
 
-def _run_cosci(train: Any, test: Any, budget: float, threads: int, workdir: Path) -> float:
+def _run_cosci(train: Any, test: Any, budget: float, threads: int, workdir: Path,
+               search: dict[str, Any] | None = None) -> float:  # fmt: skip
     from automl_backend import ExperimentSpec, run_spec
 
     spec = ExperimentSpec.model_validate(
-        {"metric": "accuracy", "budget": {"time_s": budget, "threads_per_trial": threads}}
+        {
+            "metric": "accuracy",
+            "budget": {"time_s": budget, "threads_per_trial": threads},
+            "search": search or {},
+        }
     )
     result = run_spec(spec, train, out_dir=workdir / "cosci-run", test=test)
     if result.test_score is None:
@@ -191,6 +199,7 @@ _INNER_WALL: dict[str, float] = {}
 
 RUNNERS: dict[str, Callable[..., float]] = {
     "cosci": _run_cosci,
+    "cosci_no_halving": partial(_run_cosci, search={"halving": "off"}),
     "optuna_hgb": _run_optuna_hgb,
     "flaml": partial(_run_peer, "flaml"),
     "autogluon": partial(_run_peer, "autogluon"),
@@ -320,8 +329,9 @@ def error_ratios(rows: list[dict[str, Any]], budget: float, datasets: list[str],
             floor = max(ours["floor"], theirs["floor"])
             per[peer] = max(ours["error"], floor) / max(theirs["error"], floor)
             logs[peer].append(math.log(per[peer]))
-        if done:  # a peer that failed a fold is not the best on that set
-            best = min(done, key=lambda p: errors[(p, dataset)]["error"])
+        done_peers = [p for p in done if p in PEERS]
+        if done_peers:  # a peer that failed a fold is not the best on that set
+            best = min(done_peers, key=lambda p: errors[(p, dataset)]["error"])
             per["best_peer"] = per[best]
             per["best_peer_name"] = best
             logs["best_peer"].append(math.log(per[best]))
@@ -434,9 +444,10 @@ def main() -> None:
     datasets = [d for d in args.datasets.split(",") if d]
     folds = [int(f) for f in args.folds.split(",") if f]
     systems = [s for s in args.systems.split(",") if s]
-    unknown = sorted(set(systems) - set(SYSTEMS))
+    order = (*PEERS, *VARIANTS, "cosci")
+    unknown = sorted(set(systems) - set(order))
     if unknown:
-        parser.error(f"unknown systems {unknown}; valid: {', '.join(SYSTEMS)}")
+        parser.error(f"unknown systems {unknown}; valid: {', '.join(order)}")
     rows = _load(args.out)
     if not args.table_only:
         missing = [s for s in systems if s in IN_PEERS_ENV and not PEERS_PYTHON.exists()]
@@ -445,7 +456,7 @@ def main() -> None:
                   f"skipping {', '.join(missing)}")  # fmt: skip
             systems = [s for s in systems if s not in missing]
         for budget in budgets:
-            for system in [s for s in SYSTEMS if s in systems]:
+            for system in [s for s in order if s in systems]:
                 for dataset in datasets:
                     for fold in folds:
                         row = _run_pair(system, dataset, fold, budget, args.threads)
@@ -456,7 +467,7 @@ def main() -> None:
                         print(f"{budget:5g} s {system:11s} {dataset:10s} fold {fold} {shown} "
                               f"load {row['loadavg_before'][0]:.1f}", flush=True)  # fmt: skip
                         _save(args.out, rows, args.threads)
-    all_systems = [s for s in SYSTEMS if any(r["system"] == s for r in rows)]
+    all_systems = [s for s in order if any(r["system"] == s for r in rows)]
     for budget in budgets:
         print(f"\n### {budget:g} s, {len(folds)} test folds, {args.threads} threads\n")
         print(table(rows, budget, datasets, len(folds), all_systems))

@@ -42,7 +42,7 @@ from automl_backend._registry import default_config, family_names
 from automl_backend._result import EnsembleMember, ExperimentResult
 from automl_backend._rundir import prepare_run_dir
 from automl_backend._spec import ExperimentSpec, ModelSpace, TrialConfig
-from automl_backend._splits import make_folds
+from automl_backend._splits import halving_rungs, make_folds, resolve_cv
 
 log = logging.getLogger("automl_backend")
 
@@ -234,6 +234,18 @@ def _shared_search(spec: ExperimentSpec, dataset: Dataset, problem: Problem,
     )  # fmt: skip
 
 
+def _rungs(spec: ExperimentSpec, dataset: Dataset, problem: Problem,
+           shared: bool) -> tuple[float, ...]:  # fmt: skip
+    """The successive-halving rungs of this run: ``search.halving``, off where a fold
+    pruner or several objectives stop trials otherwise, or when other processes share
+    the study (the rung scores are kept by this process only)."""
+    search = spec.search
+    if shared or search.pruner != "none" or len(search.objectives) > 1 or not problem.folds:
+        return ()
+    strategy, _ = resolve_cv(spec.cv, dataset, spec.budget.time_s)
+    return halving_rungs(search.halving, strategy, len(problem.folds[0][0]))
+
+
 def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: ResolvedSpace,
              metric: str, started: float, *, warm_start: list[TrialConfig] | None,
              progress: ProgressCallback | None, test: Dataset | None, storage: str | None,
@@ -245,6 +257,7 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
     warm = _warm_start(spec, warm_start, space, dataset.task, portfolio)
     if workdir is not None and (spec.budget.time_s or math.inf) >= PRELOAD_MIN_BUDGET_S:
         preload_run_dir_writers()
+    problem.rungs = _rungs(spec, dataset, problem, is_shared_storage(storage))
     search: Search
     if is_shared_storage(storage):
         assert storage is not None
@@ -269,6 +282,13 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
     notes = list(dataset.notes) + [f"dropped column {c!r}: {r}" for c, r in dataset.dropped.items()]
     if portfolio:
         notes.append(f"portfolio: {len(portfolio)} configurations queued after the warm starts")
+    if problem.rungs:
+        shares = " and ".join(f"{f:.0%}" for f in problem.rungs)
+        stopped = sum(r.state == "pruned" and not r.fold_scores for r in records if r.rung_scores)
+        notes.append(
+            f"successive halving: trials fitted first on {shares} of the training rows; "
+            f"{stopped} stopped there"
+        )
     if search.stop_reason:
         notes.append(f"search stopped: {search.stop_reason}")
     complete = sorted(

@@ -25,9 +25,10 @@ from automl_backend._hpo.suggest import (
     grid_points_iter,
     suggest_config,
 )
-from automl_backend._hpo.worker import FoldResult, Problem, trial_memory_limit_mb
+from automl_backend._hpo.worker import FoldResult, Problem, RungResult, trial_memory_limit_mb
 from automl_backend._progress import ProgressCallback, ProgressEvent
 from automl_backend._spec import ExperimentSpec, TrialConfig
+from automl_backend._splits import HALVING_ETA
 
 log = logging.getLogger("automl_backend")
 
@@ -53,6 +54,8 @@ class HPOTrial:
     oof: np.ndarray | None = None
     rounds: int | None = None
     """Mean boosting rounds early stopping kept over the folds (the refit uses them)."""
+    rung_scores: list[float] = field(default_factory=list)
+    """Scores at the successive-halving rungs the trial passed through, smallest first."""
 
 
 @dataclass
@@ -63,6 +66,7 @@ class _Running:
     deadline_reason: str
     started: float
     folds: list[FoldResult] = field(default_factory=list)
+    rungs: list[RungResult] = field(default_factory=list)
 
 
 class Search:
@@ -93,6 +97,8 @@ class Search:
         self.running: dict[int, _Running] = {}
         self.launched = 0
         self.stop_reason = ""
+        self.rung_scores: dict[int, list[float]] = {}
+        """Every score reported at each successive-halving rung, by rung index."""
         self.objectives = spec.search.objectives
         self.trial_timeout = spec.budget.trial_timeout_s
         if self.trial_timeout is None and spec.budget.time_s is not None:
@@ -204,7 +210,16 @@ class Search:
     def _poll(self, run: _Running, messages: list[Any]) -> None:
         for message in messages:
             kind = message[0]
-            if kind == "fold":
+            if kind == "rung":
+                run.rungs.append(message[1])
+                if not self._promote(run, message[1]):
+                    self._finish(
+                        run, "pruned",
+                        f"stopped at {message[1].fraction:.0%} of the training rows: "
+                        f"not among the best 1/{HALVING_ETA} of the trials scored there",
+                    )  # fmt: skip
+                    return
+            elif kind == "fold":
                 run.folds.append(message[1])
                 if self._should_prune(run):
                     self._finish(run, "pruned", f"pruned after fold {len(run.folds)}")
@@ -225,18 +240,34 @@ class Search:
             self._finish(run, "failed", run.deadline_reason)
         elif run.deadline is not None and run.folds and len(run.folds) < len(self.problem.folds):
             # Fold times are roughly equal, so the first ones predict the end.
-            per_fold = (now - run.started) / len(run.folds)
-            if run.started + per_fold * len(self.problem.folds) > run.deadline + 1.0:
+            rung_time = sum(r.fit_time_s for r in run.rungs)
+            per_fold = (now - run.started - rung_time) / len(run.folds)
+            if now + per_fold * (len(self.problem.folds) - len(run.folds)) > run.deadline + 1.0:
                 self._finish(
                     run, "failed",
                     f"abandoned: {per_fold:.1f} s per fold would overrun its time limit",
                 )  # fmt: skip
 
+    def _promote(self, run: _Running, result: RungResult) -> bool:
+        """Successive halving (asynchronous, as in ASHA): go on past a rung when the score
+        is among the best 1/HALVING_ETA of every score reported at that rung so far; the
+        first HALVING_ETA - 1 trials at a rung always go on."""
+        value = result.score if math.isfinite(result.score) else -math.inf
+        scores = self.rung_scores.setdefault(result.rung, [])
+        scores.append(value)
+        if len(self.objectives) == 1 and math.isfinite(value):
+            # TPE ranks a stopped trial by its last reported value.
+            run.trial.report(value, result.rung)
+        if len(scores) < HALVING_ETA:
+            return math.isfinite(value)
+        keep = len(scores) // HALVING_ETA
+        return math.isfinite(value) and value >= sorted(scores, reverse=True)[keep - 1]
+
     def _should_prune(self, run: _Running) -> bool:
         """Report the running mean after each fold; prune (not after the last) if told to."""
         if len(self.objectives) > 1:
             return False
-        step = len(run.folds) - 1
+        step = len(self.problem.rungs) + len(run.folds) - 1
         run.trial.report(float(np.mean([f.score for f in run.folds])), step)
         if len(run.folds) >= len(self.problem.folds):
             return False
@@ -267,6 +298,7 @@ class Search:
         rounds = [f.rounds for f in run.folds if f.rounds is not None]
         if rounds:
             record.rounds = round(float(np.mean(rounds)))
+        record.rung_scores = [r.score for r in run.rungs]
         if state == "complete":
             mean = float(np.mean(scores)) if scores else math.nan
             if not math.isfinite(mean):
@@ -279,6 +311,8 @@ class Search:
         trial.set_user_attr("fit_time_s", round(record.fit_time_s, 4))
         if record.rounds is not None:
             trial.set_user_attr("rounds", record.rounds)
+        if record.rung_scores:
+            trial.set_user_attr("rung_scores", record.rung_scores)
         if record.reason:
             trial.set_user_attr(
                 "fail_reason" if record.state == "failed" else "note", record.reason

@@ -41,7 +41,7 @@ from automl_backend._metrics import score
 from automl_backend._model import predict_matrix
 from automl_backend._preprocess import build_pipeline
 from automl_backend._spec import TrialConfig
-from automl_backend._splits import Fold
+from automl_backend._splits import Fold, subsample_positions
 
 # OpenMP threads that spin while they wait (libgomp's default) collapse when other work
 # shares the cores: LightGBM on 2 threads fitted 4 to 8 times slower than on 1 on a loaded
@@ -68,6 +68,9 @@ class Problem:
     features: list[FeatureTransform] = field(default_factory=list)
     """Feature transforms every pipeline starts with (the spec's, or those kept by
     ``features: auto``); fit inside each training fold."""
+    rungs: tuple[float, ...] = ()
+    """Successive-halving rungs: shares of the first training fold each trial is fitted
+    on (and scored on that fold's validation rows) before the full folds."""
 
     @property
     def classification(self) -> bool:
@@ -96,6 +99,32 @@ class FoldResult:
     """Boosting rounds an early-stopped model kept on this fold (None: not early-stopped)."""
 
 
+@dataclass
+class RungResult:
+    """A trial's score on the first validation fold when fitted on a share of its rows."""
+
+    rung: int
+    fraction: float
+    score: float
+    fit_time_s: float
+
+
+def _rung_results(send: Callable[[Any], None], problem: Problem, config: TrialConfig,
+                  fold: Fold) -> None:  # fmt: skip
+    """Fit ``config`` on each rung's share of ``fold``'s training rows, sending ("rung", ...)."""
+    train, valid = fold
+    labels = problem.y if problem.classification else None
+    for rung, fraction in enumerate(problem.rungs):
+        rows = subsample_positions(labels, train, fraction, problem.seed + rung)
+        started = time.perf_counter()
+        pipeline = _pipeline(problem, config, len(rows))
+        pipeline.fit(problem.X.iloc[rows], problem.y[rows])
+        fit_time = time.perf_counter() - started
+        prediction = predict_matrix(pipeline, problem.X.iloc[valid], problem.n_classes)
+        value = score(problem.metric, problem.y[valid], prediction)
+        send(("rung", RungResult(rung, fraction, value, fit_time)))
+
+
 def _quiet(threads: int) -> Any:
     from threadpoolctl import threadpool_limits
 
@@ -106,10 +135,14 @@ def _quiet(threads: int) -> Any:
 
 def trial_child(send: Callable[[Any], None], problem: Problem, config: TrialConfig,
                 measures: tuple[str, ...]) -> None:  # fmt: skip
-    """Evaluate ``config`` fold by fold, sending ("fold", FoldResult) then ("done", extras)."""
+    """Evaluate ``config`` fold by fold, sending ("fold", FoldResult) then ("done", extras);
+    with successive-halving rungs, ("rung", RungResult) for each rung first (the parent
+    stops the child when a rung score is not good enough)."""
     with _quiet(problem.threads):
         pipeline = None
         valid = np.arange(0)
+        if problem.rungs and problem.folds:
+            _rung_results(send, problem, config, problem.folds[0])
         for index, (train, valid) in enumerate(problem.folds):
             started = time.perf_counter()
             pipeline = _pipeline(problem, config, len(train))
