@@ -423,7 +423,7 @@ def summarise(args: argparse.Namespace) -> None:
     targets = {"15s": 0.90, "60s": 0.97}
     out = {
         "date": datetime.date.today().isoformat(),
-        "machine": f"{os.cpu_count()}-core shared CPU, 24 GiB (other benchmarks running)",
+        "machine": f"{os.cpu_count()}-core shared CPU, 24 GiB (load averages per budget)",
         "targets_at_most": targets,
         "met": {
             b: budgets[b]["geometric_mean_error_ratio_portfolio_over_none"] <= t
