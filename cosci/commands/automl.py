@@ -176,6 +176,7 @@ def automl(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     time_column: Annotated[str | None, typer.Option(help="Column ordering rows for time splits.")] = None,
     features: Annotated[str | None, typer.Option(help="auto: keep the feature transforms that improve inner-fold CV, before the search.")] = None,
+    halving: Annotated[str | None, typer.Option(help="Successive halving over training-sample size across trials: auto (on for data large for the budget), on or off.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:  # fmt: skip
     """Search models and hyperparameters on a table; print the leaderboard."""
@@ -192,7 +193,7 @@ def _automl(
     trials: int | None, metric: str | None, task: str, test_size: float | None,
     out: Path | None, storage: str | None, study: str | None, artifacts: Path | None,
     n_jobs: int | None, threads: int | None, trial_memory: int | None, seed: int | None,
-    time_column: str | None, features: str | None,
+    time_column: str | None, features: str | None, halving: str | None = None,
 ) -> ExperimentResult:  # fmt: skip
     """`cosci automl` without its output mode; the experiment's result."""
     from automl_backend import load_dataset, run_spec, train_test_split_dataset
@@ -214,6 +215,7 @@ def _automl(
             "budget.n_jobs": n_jobs, "budget.threads_per_trial": threads, "seed": seed,
             "budget.trial_memory_mb": trial_memory, "features": features,
             "task": None if task == "auto" else task, "name": study,
+            "search.halving": halving,
         },
     )  # fmt: skip
     if trials is not None and time_budget is None and (spec is None):

@@ -166,6 +166,13 @@ def nas(
             "rotate, noise, cutout) and magnitude M (3, 6, 9); mlp, mixup alpha (0, 0.2, 0.4)."
         ),
     ] = False,
+    fidelity_rungs: Annotated[
+        int | None,
+        typer.Option(
+            help="evolution and tpe: score new candidates at this many fidelities (1 epoch on "
+            "part of the rows first, the best third promoted); 1 trains each in full (default 3)."
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option(help="CPU threads for torch.")] = 1,
     device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
 ) -> None:
@@ -182,6 +189,7 @@ def nas(
         "max_trials": trials,
         "epochs_per_trial": epochs,
         "final_epochs": final_epochs,
+        "fidelity_rungs": fidelity_rungs,
         "seed": seed,
         "image_shape": _parse_shape(image_shape),
         "n_threads": threads,

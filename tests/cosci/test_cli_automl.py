@@ -114,6 +114,10 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
             [str(_csv(tmp / "ok.csv", table)), "y", "--spec", str(bad_spec)],
             "models.0.family",
         ),
+        "unknown halving mode": (
+            [str(_csv(tmp / "h.csv", table)), "y", "--halving", "sometimes"],
+            "search.halving",
+        ),
     }
     return cases
 
@@ -131,6 +135,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "text target for regression",
         "duplicate columns",
         "invalid spec",
+        "unknown halving mode",
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_run_dir(

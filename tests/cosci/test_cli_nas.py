@@ -92,6 +92,7 @@ def _cosci(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         (["--space", "mlp", "--strategy", "darts"], "use the cnn space"),
         (["--space", "mlp", "--strategy", "magic"], "strategy"),
         (["--space", "ops.yaml"], "no valid architecture"),
+        (["--space", "mlp", "--fidelity-rungs", "9"], "fidelity_rungs"),
     ],
 )
 def test_nas_bad_input_is_one_line_exit_2_and_no_run_dir(tmp_path, args, message) -> None:
