@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from agents._elo import INITIAL_ELO
 
@@ -116,10 +116,6 @@ class LLMOutlook:
     def end_reserve_s(self) -> float:
         """Seconds held back for the LLM work after the last experiment."""
         return END_LLM_CALLS * self.call_s
-
-    def with_margin(self, factor: float) -> LLMOutlook:
-        """The same outlook with another round's LLM work taken as ``factor`` times it."""
-        return replace(self, round_s=factor * self.round_s)
 
 
 def llm_outlook(

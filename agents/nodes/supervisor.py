@@ -273,13 +273,9 @@ def outlook(state: ResearchState, ctx: RunContext, *, round_done: bool) -> LLMOu
 
 
 SPLIT_MARGIN = 1.5
-"""When a round is funded, another round counts as possible (so this one keeps its usual
-caps, or its part of the time when held back) only if that round's LLM work would fit
-the LLM share cap and the time left even at this many times its estimate. An open
-round's estimate lacks the LLM work after its experiments (judged matches, debate,
-meta-review), and the next round has evolution's children on top: two 300 s runs on
-2026-12-02 (phoneme) funded a round as not the last, then the share cap stopped the
-run after it with 40 % and half of the budget unused."""
+"""A round is held back for the next one only if that round's LLM work would fit the LLM
+share cap even at this many times its estimate (a 300 s phoneme run on 2026-12-02 held
+round 1 back, then the share cap stopped the run with half its budget unused)."""
 
 
 def round_time(
@@ -293,9 +289,9 @@ def round_time(
     With one, those caps are first cut to the time left after the end-of-run LLM reserve
     (meta-review and overview), and before round ``ctx.planned_rounds`` to an equal part of
     it per round still planned (round 1 of 2 gets at most half). If no round can follow
-    this one (the rounds limit, the LLM share cap, or too little time left after it for
-    another round's LLM work, that work taken at :data:`SPLIT_MARGIN` times its
-    estimate), this is the last round: the experiments share all the time left less that reserve, in
+    this one (the rounds limit, the
+    LLM share cap, or too little time left after it for another round's LLM work), this
+    is the last round: the experiments share all the time left less that reserve, in
     proportion to their trials, and (with ``fill_time_budget``) their trial limits are
     multiplied by :data:`LAST_ROUND_TRIAL_FACTOR` so that time, not trials, ends them.
     """
@@ -328,7 +324,7 @@ def round_time(
             llm_share=ctx.llm_share,
             llm_spent_s=cost.spent_s + cost.call_s,
             left_s=ctx.time_budget_s - spent - cost.call_s - sum(capped.values()),
-            outlook=cost.with_margin(SPLIT_MARGIN),
+            outlook=cost,
         )
     if last is None:
         return trials, capped, None

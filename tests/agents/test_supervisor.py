@@ -414,25 +414,6 @@ def test_a_round_is_held_back_only_if_the_next_one_fits_the_share_cap_with_a_mar
     assert last is not None and sum(seconds.values()) == pytest.approx(300.0 - 60.0 - reserve)
 
 
-def test_a_round_whose_successor_fits_only_as_estimated_is_the_last_and_takes_the_rest() -> None:
-    # Round 2 of a 300 s phoneme run: plan 9.3 s, round 1 20.2 s, 18.7 s of round 2 so
-    # far. Another round fits the 75 s cap as estimated (48.2 + 2.5 + 21.2 + 2.5 s), not
-    # at 1.5 times its cost; the run on 2026-12-02 funded this round with its usual
-    # caps, and the cap then stopped it with 40 % of the budget unused.
-    ctx = RunContext(**BENCH)
-    state = {"round": 2, "spent_s": 150.0, "llm_s_by_round": {0: 9.3, 1: 20.2, 2: 18.7}}
-    cost = outlook(state, ctx, round_done=False)
-    plain = cost.spent_s + cost.call_s + cost.round_s + cost.call_s
-    assert plain <= 0.25 * 300.0 < plain + 0.5 * cost.round_s
-    trials, seconds, last = round_time(state, ctx, TRIALS)
-    assert last is not None and last.startswith("LLM share cap:")
-    assert sum(seconds.values()) == pytest.approx(300.0 - 150.0 - cost.end_reserve_s)
-    assert trials == {h: n * LAST_ROUND_TRIAL_FACTOR for h, n in TRIALS.items()}
-    # With room for it at the margin, the round keeps its usual caps.
-    early = {**state, "llm_s_by_round": {0: 9.3, 1: 12.0, 2: 10.0}}
-    assert round_time(early, ctx, {"H1": 30})[2] is None
-
-
 def test_a_fast_llm_gets_two_rounds_at_300_s_with_equal_arms(
     fakes: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
