@@ -330,6 +330,16 @@ def geometric_mean_ratio(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> 
     return math.exp(sum(logs) / len(logs)) if logs else None
 
 
+def below_equal_above(pairs: list[tuple[dict[str, Any], dict[str, Any]]],
+                      key: str) -> list[int]:  # fmt: skip
+    """How many pairs have the first run's ``key`` below, equal to and above the second's."""
+    return [
+        sum(a[key] < b[key] for a, b in pairs),
+        sum(a[key] == b[key] for a, b in pairs),
+        sum(a[key] > b[key] for a, b in pairs),
+    ]
+
+
 def evaluate(args: argparse.Namespace) -> None:
     names = [n for n in args.datasets.split(",") if n]
     for name in names:
@@ -376,11 +386,7 @@ def evaluate(args: argparse.Namespace) -> None:
             "portfolio": "shipped portfolio.json rebuilt without the set (Portfolio.without)",
             "n_pairs": len(pairs),
             "geometric_mean_error_ratio_portfolio_over_none": geometric_mean_ratio(pairs),
-            "wins_ties_losses": [
-                sum(a["error_rate"] < b["error_rate"] for a, b in pairs),
-                sum(a["error_rate"] == b["error_rate"] for a, b in pairs),
-                sum(a["error_rate"] > b["error_rate"] for a, b in pairs),
-            ],
+            "wins_ties_losses": below_equal_above(pairs, "error_rate"),
             "median_wall_s": statistics.median(walls) if walls else None,
             "max_wall_s": max(walls) if walls else None,
             "runs": runs,
@@ -408,11 +414,7 @@ def summarise(args: argparse.Namespace) -> None:
             "geometric_mean_error_ratio_portfolio_over_none":
                 record["geometric_mean_error_ratio_portfolio_over_none"],
             "wins_ties_losses_test_error": record["wins_ties_losses"],
-            "cv_better_equal_worse": [
-                sum(a["cv_score"] > b["cv_score"] for a, b in pairs),
-                sum(a["cv_score"] == b["cv_score"] for a, b in pairs),
-                sum(a["cv_score"] < b["cv_score"] for a, b in pairs),
-            ],
+            "cv_better_equal_worse": below_equal_above(pairs, "cv_score")[::-1],
             "mean_cv_score": [
                 round(statistics.mean(a["cv_score"] for a, _ in pairs), 4),
                 round(statistics.mean(b["cv_score"] for _, b in pairs), 4),

@@ -116,13 +116,20 @@ def _rung_results(send: Callable[[Any], None], problem: Problem, config: TrialCo
     labels = problem.y if problem.classification else None
     for rung, fraction in enumerate(problem.rungs):
         rows = subsample_positions(labels, train, fraction, problem.seed + rung)
-        started = time.perf_counter()
-        pipeline = _pipeline(problem, config, len(rows))
-        pipeline.fit(problem.X.iloc[rows], problem.y[rows])
-        fit_time = time.perf_counter() - started
-        prediction = predict_matrix(pipeline, problem.X.iloc[valid], problem.n_classes)
-        value = score(problem.metric, problem.y[valid], prediction)
+        _, _, value, fit_time = _fit_and_score(problem, config, rows, valid)
         send(("rung", RungResult(rung, fraction, value, fit_time)))
+
+
+def _fit_and_score(problem: Problem, config: TrialConfig, train: np.ndarray,
+                   valid: np.ndarray) -> tuple[Any, np.ndarray, float, float]:  # fmt: skip
+    """Fit ``config`` on rows ``train``, predict rows ``valid``: (pipeline, prediction,
+    score, fit seconds)."""
+    started = time.perf_counter()
+    pipeline = _pipeline(problem, config, len(train))
+    pipeline.fit(problem.X.iloc[train], problem.y[train])
+    fit_time = time.perf_counter() - started
+    prediction = predict_matrix(pipeline, problem.X.iloc[valid], problem.n_classes)
+    return pipeline, prediction, score(problem.metric, problem.y[valid], prediction), fit_time
 
 
 def _quiet(threads: int) -> Any:
@@ -144,12 +151,7 @@ def trial_child(send: Callable[[Any], None], problem: Problem, config: TrialConf
         if problem.rungs and problem.folds:
             _rung_results(send, problem, config, problem.folds[0])
         for index, (train, valid) in enumerate(problem.folds):
-            started = time.perf_counter()
-            pipeline = _pipeline(problem, config, len(train))
-            pipeline.fit(problem.X.iloc[train], problem.y[train])
-            fit_time = time.perf_counter() - started
-            prediction = predict_matrix(pipeline, problem.X.iloc[valid], problem.n_classes)
-            value = score(problem.metric, problem.y[valid], prediction)
+            pipeline, prediction, value, fit_time = _fit_and_score(problem, config, train, valid)
             rounds = boosting_rounds(pipeline)
             send(("fold", FoldResult(index, value, prediction, fit_time, rounds)))
         extras: dict[str, float] = {}
