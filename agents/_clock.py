@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from agents.llm._batch import LLMRequest, Outcome, complete_each
+
 END_RESERVE_S = 5.0
 """Seconds kept for closing the run (holdout scoring, overview) when deciding to stop."""
 
@@ -66,6 +68,23 @@ class ClockedLLM:
             return self.inner.complete(messages, schema, **kwargs)
         finally:
             self.durations.append(time.monotonic() - start)
+
+    def complete_batch(self, requests: list[LLMRequest]) -> list[Outcome]:
+        """The inner client's batch if all of it is expected to end before the deadline
+        (a typical call's time per request: a batch takes at most that); else none of it."""
+        left = self.clock.remaining()
+        expected = len(requests) * statistics.median(self.durations) if self.durations else 0.0
+        if left is not None and left <= expected:
+            raise LLMDeadlineError(
+                f"{left:.0f} s left of the time budget, {len(requests)} calls take about "
+                f"{expected:.0f} s"
+            )
+        start = time.monotonic()
+        try:
+            return complete_each(self.inner, requests)
+        finally:
+            share = (time.monotonic() - start) / max(1, len(requests))
+            self.durations.extend([share] * len(requests))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

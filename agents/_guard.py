@@ -20,7 +20,7 @@ from pydantic import BaseModel
 import prompts
 from agents._clock import LLMDeadlineError
 from agents._sanitize import check_llm_text
-from agents.llm import ChatMessage, LLMClient, LLMInvalidOutputError
+from agents.llm import ChatMessage, LLMClient, LLMInvalidOutputError, LLMRequest, complete_each
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -79,22 +79,47 @@ class LLMGuard:
     def ask_messages(
         self, role: str, schema: type[T], messages: list[ChatMessage], *, max_tokens: int = 200
     ) -> T | None:
+        return self._ask([LLMRequest(messages, schema, role, max_tokens)], schema)[0]
+
+    def ask_each(
+        self, role: str, schema: type[T], cases: list[dict[str, object]], *, max_tokens: int = 200
+    ) -> list[T | None]:
+        """:meth:`ask` for independent ``cases`` (the prompt's values for each), sent as one
+        batch: the embedded model decodes them side by side, an endpoint gets them
+        concurrently. Answers come back in the cases' order."""
+        requests = []
+        for values in cases:
+            system, user = prompts.render(role, **values)
+            messages = [
+                ChatMessage(role="system", content=system),
+                ChatMessage(role="user", content=user),
+            ]
+            requests.append(LLMRequest(messages, schema, role, max_tokens))
+        return self._ask(requests, schema)
+
+    def _ask(self, requests: list[LLMRequest], schema: type[T]) -> list[T | None]:
         start = time.perf_counter()
-        problem = ""
         try:
-            completion = self.llm.complete(messages, schema, role=role, max_tokens=max_tokens)
-            parsed = completion.parsed
-        except LLMInvalidOutputError as exc:
-            parsed, problem = None, str(exc)
+            outcomes = complete_each(self.llm, requests)
         except LLMDeadlineError:
-            # Not an unusable answer: no call was made, the rule decides.
-            self.skipped += 1
-            return None
+            # Not unusable answers: no call was made, the rules decide.
+            self.skipped += len(requests)
+            return [None] * len(requests)
         finally:
             self.seconds += time.perf_counter() - start
-        if isinstance(parsed, schema):
-            self.streak = 0
-            return parsed
+        answers: list[T | None] = []
+        for request, outcome in zip(requests, outcomes, strict=True):
+            if isinstance(outcome, LLMInvalidOutputError):
+                answers.append(self._unusable(request.role, str(outcome)))
+            elif isinstance(outcome.parsed, schema):
+                self.streak = 0
+                answers.append(outcome.parsed)
+            else:
+                answers.append(self._unusable(request.role, ""))
+        return answers
+
+    def _unusable(self, role: str, problem: str) -> None:
+        """Count an unusable answer; stop the run when the streak reaches the limit."""
         self.failures += 1
         self.streak += 1
         last = f"{role}, {problem or 'no parsed answer'}"

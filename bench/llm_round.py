@@ -41,7 +41,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from pydantic import BaseModel  # noqa: E402
 
-from agents.llm import ChatMessage, Completion, LLMError, LocalLLM  # noqa: E402
+from agents.llm import (  # noqa: E402
+    ChatMessage,
+    Completion,
+    LLMError,
+    LLMRequest,
+    LocalLLM,
+    Outcome,
+    complete_each,
+)
 from agents.llm._grammar import SPACED  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llm_round.json"
@@ -59,7 +67,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "prefix_cache": {"decoder": "incremental", "prefix_cache": True, "fast_forward": False},
     "fast_forward": {"decoder": "incremental", "prefix_cache": False, "fast_forward": True},
     "all": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True},
+    # All of them, and the calls a node sends together decoded side by side.
+    "batched": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True},
 }
+BATCHED = {"batched"}
+"""Configurations that replay a node's batch as one ``complete_batch`` (the others replay
+its calls one after another, as the nodes sent them before batching)."""
 OUTSIDE_ROUNDS = {"supervisor": "plan", "overview": "overview"}
 
 
@@ -72,16 +85,30 @@ class Call:
     messages: list[ChatMessage]
     schema: type[BaseModel] | None
     max_tokens: int | None
+    batch: int | None = None
+    """Calls sent in one batch share this number."""
 
 
 class CapturingLLM:
     """Passes calls to ``inner`` and keeps each one with the round it belongs to (a round
-    ends with its meta-review)."""
+    ends with its meta-review) and the batch it came in."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.calls: list[Call] = []
         self._round = 1
+        self._batches = 0
+
+    def complete_batch(self, requests: list[LLMRequest]) -> list[Outcome]:
+        self._batches += 1
+        for r in requests:
+            round_ = 0 if r.role in OUTSIDE_ROUNDS else self._round
+            self.calls.append(
+                Call(round_, r.role, list(r.messages), r.schema, r.max_tokens, self._batches)
+            )
+        if any(r.role == "meta_review" for r in requests):
+            self._round += 1
+        return complete_each(self.inner, requests)
 
     def complete(
         self,
@@ -129,27 +156,38 @@ def capture(cache_dir: Path, rounds: int) -> tuple[list[Call], float]:
     return llm.calls, time.perf_counter() - started
 
 
-def replay(llm: LocalLLM, calls: list[Call]) -> dict[str, Any]:
+def _groups(calls: list[Call], batched: bool) -> list[list[Call]]:
+    """The calls in the order they were sent: a batch together when ``batched``, else one
+    by one."""
+    groups: list[list[Call]] = []
+    for call in calls:
+        if batched and call.batch is not None and groups and groups[-1][0].batch == call.batch:
+            groups[-1].append(call)
+        else:
+            groups.append([call])
+    return groups
+
+
+def replay(llm: LocalLLM, calls: list[Call], *, batched: bool = False) -> dict[str, Any]:
     """Run every captured call once; seconds and tokens per round."""
     per: dict[str, dict[str, float]] = {}
     failed = 0
-    for call in calls:
-        key = OUTSIDE_ROUNDS.get(call.role, f"round {call.round}")
+    for group in _groups(calls, batched):
+        key = OUTSIDE_ROUNDS.get(group[0].role, f"round {group[0].round}")
         slot = per.setdefault(key, {"s": 0.0, "calls": 0, "prompt": 0, "completion": 0})
         start = time.perf_counter()
+        requests = [LLMRequest(c.messages, c.schema, c.role, c.max_tokens) for c in group]
         try:
-            done = llm.complete(
-                call.messages, call.schema, role=call.role, max_tokens=call.max_tokens
-            )
-            prompt, completion = done.prompt_tokens, done.completion_tokens
-        except LLMError as exc:
-            failed += 1
-            prompt = getattr(exc, "prompt_tokens", 0)
-            completion = getattr(exc, "completion_tokens", 0)
+            outcomes = complete_each(llm, requests)
+        except LLMError:
+            outcomes = []
+            failed += len(group)
+        for outcome in outcomes:
+            failed += isinstance(outcome, LLMError)
+            slot["prompt"] += outcome.prompt_tokens
+            slot["completion"] += outcome.completion_tokens
         slot["s"] += time.perf_counter() - start
-        slot["calls"] += 1
-        slot["prompt"] += prompt
-        slot["completion"] += completion
+        slot["calls"] += len(group)
     return {"parts": per, "failed": failed}
 
 
@@ -201,6 +239,7 @@ def main() -> None:
                 messages = [m.model_dump() for m in c.messages]
                 schema = c.schema.__name__ if c.schema is not None else None
                 row = {"round": c.round, "role": c.role, "schema": schema, "messages": messages}
+                row["batch"] = c.batch
                 handle.write(json.dumps(row) + "\n")
     results: dict[str, Any] = {}
     for n_threads in threads:
@@ -211,7 +250,7 @@ def main() -> None:
                 clear = getattr(client, "clear_prefix_cache", None)
                 if clear is not None:
                     clear()
-                runs[name].append(replay(client, calls))
+                runs[name].append(replay(client, calls, batched=name in BATCHED))
                 total = sum(p["s"] for p in runs[name][-1]["parts"].values())
                 print(f"threads {n_threads} repeat {repeat} {name}: {total:.1f} s", flush=True)
         for name in names:
@@ -221,7 +260,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
-        "captured_calls": [{"round": c.round, "role": c.role} for c in calls],
+        "captured_calls": [{"round": c.round, "role": c.role, "batch": c.batch} for c in calls],
         "capture_s": round(capture_s, 1),
         "repeats": args.repeats,
         "configs": {n: CONFIGS[n] for n in names},

@@ -2,10 +2,12 @@
 a call log with replay, and usage accounting.
 
 Every client answers ``complete(messages, schema=None, *, role=..., max_tokens=...)``; with a
-pydantic ``schema`` the completion carries a validated instance of it. Heavy libraries
+pydantic ``schema`` the completion carries a validated instance of it. ``complete_each``
+answers independent requests together where the client can (``complete_batch``). Heavy libraries
 (torch, transformers, outlines) load only when the embedded model is first used.
 """
 
+from agents.llm._batch import LLMRequest, Outcome, complete_each
 from agents.llm._errors import (
     LLMAuthError,
     LLMError,
@@ -27,16 +29,19 @@ __all__ = [
     "LLMClient",
     "LLMError",
     "LLMInvalidOutputError",
+    "LLMRequest",
     "LLMUnreachableError",
     "LocalLLM",
     "LocalModelStatus",
     "OpenAICompatibleLLM",
+    "Outcome",
     "RecordingLLM",
     "ReplayLLM",
     "RoleUsage",
     "TrackedLLM",
     "UsageSummary",
     "UsageTracker",
+    "complete_each",
     "local_model_status",
     "prompt_hash",
     "read_call_log",

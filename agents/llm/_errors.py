@@ -32,6 +32,8 @@ class LLMError(Exception):
     user_facing = True
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    latency_s: float = 0.0
+    """Wall time of the failed call, set where a batch reports its requests one by one."""
 
 
 class LLMUnreachableError(LLMError):

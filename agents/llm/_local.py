@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from agents.llm._decode import DecodeOptions, decode
+from agents.llm._batch import LLMRequest, Outcome, complete_one
+from agents.llm._decode import DecodeOptions, decode_batch
 from agents.llm._errors import LLMError, LLMInvalidOutputError
 from agents.llm._grammar import (
     WHITESPACE,
@@ -92,57 +94,113 @@ class LocalLLM:
         role: str = "default",
         max_tokens: int | None = None,
     ) -> Completion:
-        if not messages:
-            raise LLMError("no messages to answer")
         start = time.perf_counter()
+        plan = self._plan(LLMRequest(messages, schema, role, max_tokens))
+        return self._answer(self.load(), plan, start)
+
+    def complete_batch(self, requests: list[LLMRequest]) -> list[Outcome]:
+        """Answers to independent requests, decoded side by side (see
+        :func:`~agents.llm._decode.decode_batch`); same answers as one call each, in order.
+
+        The greedy first try of every request runs in one batch; a request whose answer
+        does not parse then gets its sampled repair tries on its own. Each completion's
+        latency is its share of the batch plus its own repair time.
+        """
+        if self.decoder != "incremental" or len(requests) < 2:
+            return [complete_one(self, request) for request in requests]
+        start = time.perf_counter()
+        plans = [self._plan(request) for request in requests]
         loaded = self.load()
+        matchers = [
+            self._grammar_matcher(loaded, plan.regex) if plan.regex is not None else None
+            for plan in plans
+        ]
+        firsts = self._decode_many(loaded, plans, matchers)
+        share = (time.perf_counter() - start) / len(plans)
+        outcomes: list[Outcome] = []
+        for plan, first in zip(plans, firsts, strict=True):
+            began = time.perf_counter()
+            try:
+                outcomes.append(self._answer(loaded, plan, began, first, share))
+            except LLMInvalidOutputError as exc:
+                exc.latency_s = share + time.perf_counter() - began
+                outcomes.append(exc)
+        return outcomes
+
+    def _plan(self, request: LLMRequest) -> _Plan:
+        if not request.messages:
+            raise LLMError("no messages to answer")
+        schema = request.schema
         if schema is None:
-            limit = max_tokens if max_tokens is not None else self.default_max_tokens
-            text, prompt_tokens, completion_tokens = self._generate(
-                loaded, _with_system(messages, None), None, limit, sample=False
+            limit = request.max_tokens
+            limit = limit if limit is not None else self.default_max_tokens
+            return _Plan(_with_system(request.messages, None), None, limit, None)
+        # The grammar ends the document before this limit: it covers the longest JSON the
+        # bounded schema admits, capped so a huge schema cannot stall the CPU for minutes.
+        needed = max_document_chars(bounded_json_schema(schema))
+        limit = request.max_tokens
+        limit = limit if limit is not None else min(needed, self.max_schema_tokens)
+        return _Plan(
+            _with_system(request.messages, f"{JSON_ONLY}{_field_guide(schema)}"),
+            schema,
+            limit,
+            grammar_regex(schema, self.json_whitespace),
+        )
+
+    def _answer(
+        self,
+        loaded: LoadedModel,
+        plan: _Plan,
+        start: float,
+        first: tuple[str, int, int] | None = None,
+        spent_s: float = 0.0,
+    ) -> Completion:
+        """The completion for ``plan``; ``first`` is its greedy first try if already made
+        (in a batch, which took ``spent_s`` of this request's share)."""
+        if plan.schema is None:
+            text, prompt_tokens, completion_tokens = first or self._generate(
+                loaded, plan.conversation, None, plan.limit, sample=False
             )
             return Completion(
                 text=text.strip(),
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
-                latency_s=time.perf_counter() - start,
+                latency_s=spent_s + time.perf_counter() - start,
                 model=self.model_name,
             )
-        # The grammar ends the document before this limit: it covers the longest JSON the
-        # bounded schema admits, capped so a huge schema cannot stall the CPU for minutes.
-        needed = max_document_chars(bounded_json_schema(schema))
-        limit = max_tokens if max_tokens is not None else min(needed, self.max_schema_tokens)
-        processor_regex = grammar_regex(schema, self.json_whitespace)
-        conversation = _with_system(messages, f"{JSON_ONLY}{_field_guide(schema)}")
+        assert plan.regex is not None
         prompt_total = completion_total = 0
         problem = "no answer"
         tries = 1 + self.repair_tries
         for attempt in range(tries):
-            if self.decoder == "generate":
-                processor = self._grammar_processor(loaded, processor_regex)
+            if attempt == 0 and first is not None:
+                text, prompt_tokens, completion_tokens = first
             else:
-                processor = self._grammar_matcher(loaded, processor_regex)
-            text, prompt_tokens, completion_tokens = self._generate(
-                loaded, conversation, processor, limit, sample=attempt > 0
-            )
+                if self.decoder == "generate":
+                    processor = self._grammar_processor(loaded, plan.regex)
+                else:
+                    processor = self._grammar_matcher(loaded, plan.regex)
+                text, prompt_tokens, completion_tokens = self._generate(
+                    loaded, plan.conversation, processor, plan.limit, sample=attempt > 0
+                )
             prompt_total += prompt_tokens
             completion_total += completion_tokens
             try:
-                parsed = parse_answer(schema, text)
+                parsed = parse_answer(plan.schema, text)
             except ValueError as exc:
                 problem = describe_problem(exc)
-                if completion_tokens >= limit:
-                    problem += f" (stopped at the {limit}-token limit)"
+                if completion_tokens >= plan.limit:
+                    problem += f" (stopped at the {plan.limit}-token limit)"
                 continue
             return Completion(
                 parsed=parsed,
                 text=text,
                 prompt_tokens=prompt_total,
                 completion_tokens=completion_total,
-                latency_s=time.perf_counter() - start,
+                latency_s=spent_s + time.perf_counter() - start,
                 model=self.model_name,
             )
-        error = LLMInvalidOutputError(schema.__name__, tries, problem)
+        error = LLMInvalidOutputError(plan.schema.__name__, tries, problem)
         error.prompt_tokens, error.completion_tokens = prompt_total, completion_total
         raise error
 
@@ -220,28 +278,72 @@ class LocalLLM:
     def _decode(
         self, loaded: LoadedModel, prompt: str, matcher: Any, max_new_tokens: int, *, sample: bool
     ) -> tuple[str, int, int]:
-        import torch
+        ids = loaded.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        options = self._options(max_new_tokens, sample=sample)
+        return self._run_decoder(loaded, [ids], [options], [matcher])[0]
 
+    def _decode_many(
+        self, loaded: LoadedModel, plans: list[_Plan], matchers: list[Any]
+    ) -> list[tuple[str, int, int]]:
+        """Greedy first tries of several requests, side by side."""
         tokenizer = loaded.tokenizer
-        ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        options = DecodeOptions(
+        ids = [
+            tokenizer(
+                tokenizer.apply_chat_template(
+                    [m.model_dump() for m in plan.conversation],
+                    tokenize=False,
+                    add_generation_prompt=True,
+                ),
+                add_special_tokens=False,
+            )["input_ids"]
+            for plan in plans
+        ]
+        options = [self._options(plan.limit, sample=False) for plan in plans]
+        return self._run_decoder(loaded, ids, options, matchers)
+
+    def _options(self, max_new_tokens: int, *, sample: bool) -> DecodeOptions:
+        return DecodeOptions(
             max_new_tokens=max_new_tokens,
             repetition_penalty=self.repetition_penalty,
             sample=sample,
             fast_forward=self.fast_forward,
         )
+
+    def _run_decoder(
+        self,
+        loaded: LoadedModel,
+        ids: list[list[int]],
+        options: list[DecodeOptions],
+        matchers: list[Any],
+    ) -> list[tuple[str, int, int]]:
+        """(text, prompt tokens, answer tokens) per prompt, from :func:`decode_batch`."""
+        import torch
+
         with loaded.lock, torch.inference_mode():
             torch.set_num_threads(self.threads)
-            decoded = decode(
+            decoded = decode_batch(
                 loaded.model,
                 ids,
                 options,
                 eos=_eos_ids(loaded),
-                matcher=matcher,
+                matchers=matchers,
                 prefix_cache=loaded.prefix_cache if self.prefix_cache else None,
             )
-        text = tokenizer.decode(decoded.tokens, skip_special_tokens=True)
-        return text, len(ids), len(decoded.tokens)
+        return [
+            (loaded.tokenizer.decode(d.tokens, skip_special_tokens=True), len(i), len(d.tokens))
+            for d, i in zip(decoded, ids, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One request made ready for the model: the conversation it sees, the token limit,
+    and for a structured request its schema and grammar."""
+
+    conversation: list[ChatMessage]
+    schema: type[BaseModel] | None
+    limit: int
+    regex: str | None
 
 
 def _eos_ids(loaded: LoadedModel) -> set[int]:

@@ -12,6 +12,7 @@ import random
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from agents.llm._batch import LLMRequest, Outcome, complete_one, share_latency
 from agents.llm._errors import (
     LLMAuthError,
     LLMError,
@@ -130,8 +132,12 @@ class OpenAICompatibleLLM:
         max_retry_after_s: float = 60.0,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_concurrency: int = 4,
     ) -> None:
+        if max_concurrency < 1:
+            raise LLMError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.base_url = redact_url(base_url)
+        self.max_concurrency = max_concurrency
         self.model = model
         self.max_retries = max_retries
         self.structured_output = structured_output
@@ -192,6 +198,19 @@ class OpenAICompatibleLLM:
         except LLMError as exc:
             exc.prompt_tokens, exc.completion_tokens = spent
             raise
+
+    def complete_batch(self, requests: list[LLMRequest]) -> list[Outcome]:
+        """Independent requests sent concurrently, at most ``max_concurrency`` at a time
+        (a serving engine batches them on its side); outcomes in the requests' order, each
+        completion's latency its share of the batch's wall time."""
+        start = time.perf_counter()
+        workers = min(self.max_concurrency, len(requests))
+        if workers <= 1:
+            outcomes = [complete_one(self, request) for request in requests]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = list(pool.map(lambda r: complete_one(self, r), requests))
+        return share_latency(outcomes, time.perf_counter() - start)
 
     def _complete_structured(
         self,

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from agents.llm._batch import LLMRequest, Outcome, complete_each
 from agents.llm._errors import (
     LLMAuthError,
     LLMError,
@@ -64,39 +65,35 @@ class RecordingLLM:
         role: str = "default",
         max_tokens: int | None = None,
     ) -> Completion:
-        entry: dict[str, Any] = {
-            "v": LOG_FORMAT_VERSION,
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "prompt_hash": prompt_hash(messages, schema),
-            "role": role,
-            "schema": schema.__name__ if schema is not None else None,
-            "max_tokens": max_tokens,
-            "messages": [m.model_dump() for m in messages],
-        }
+        entry = _entry(LLMRequest(messages, schema, role, max_tokens))
         start = time.perf_counter()
         try:
             completion = self.inner.complete(messages, schema, role=role, max_tokens=max_tokens)
         except LLMError as exc:
-            entry["latency_s"] = round(time.perf_counter() - start, 6)
-            # Clients redact their own errors; this keeps a URL password off disk whatever
-            # client raised it.
-            entry["error"] = {"type": type(exc).__name__, "message": redact_url(str(exc))}
-            # The tries that failed were still paid for.
-            entry["prompt_tokens"] = exc.prompt_tokens
-            entry["completion_tokens"] = exc.completion_tokens
-            self._append(entry)
+            exc.latency_s = time.perf_counter() - start
+            self._append(_failed(entry, exc))
             raise
-        entry.update(
-            model=completion.model,
-            text=completion.text,
-            parsed=completion.parsed.model_dump(mode="json") if completion.parsed else None,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            latency_s=completion.latency_s,
-            error=None,
-        )
-        self._append(entry)
+        self._append(_answered(entry, completion))
         return completion
+
+    def complete_batch(self, requests: list[LLMRequest]) -> list[Outcome]:
+        """The inner client's batch, one log line per request in the requests' order (a
+        replay answers them one by one, as it would have answered single calls)."""
+        entries = [_entry(request) for request in requests]
+        start = time.perf_counter()
+        try:
+            outcomes = complete_each(self.inner, requests)
+        except LLMError as exc:
+            # Logged as the first request's failure: a replay stops there, as the run did.
+            exc.latency_s = time.perf_counter() - start
+            self._append(_failed(entries[0], exc))
+            raise
+        for entry, outcome in zip(entries, outcomes, strict=True):
+            if isinstance(outcome, Completion):
+                self._append(_answered(entry, outcome))
+            else:
+                self._append(_failed(entry, outcome))
+        return outcomes
 
     def _append(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
@@ -105,6 +102,45 @@ class RecordingLLM:
             # One write per line in append mode, so a crash leaves whole lines behind.
             with self.log_path.open("a", encoding="utf-8") as handle:
                 handle.write(line)
+
+
+def _entry(request: LLMRequest) -> dict[str, Any]:
+    """The log line of a call, before its answer."""
+    return {
+        "v": LOG_FORMAT_VERSION,
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "prompt_hash": prompt_hash(request.messages, request.schema),
+        "role": request.role,
+        "schema": request.schema.__name__ if request.schema is not None else None,
+        "max_tokens": request.max_tokens,
+        "messages": [m.model_dump() for m in request.messages],
+    }
+
+
+def _answered(entry: dict[str, Any], completion: Completion) -> dict[str, Any]:
+    return {
+        **entry,
+        "model": completion.model,
+        "text": completion.text,
+        "parsed": completion.parsed.model_dump(mode="json") if completion.parsed else None,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "latency_s": completion.latency_s,
+        "error": None,
+    }
+
+
+def _failed(entry: dict[str, Any], exc: LLMError) -> dict[str, Any]:
+    return {
+        **entry,
+        "latency_s": round(exc.latency_s, 6),
+        # Clients redact their own errors; this keeps a URL password off disk whatever
+        # client raised it.
+        "error": {"type": type(exc).__name__, "message": redact_url(str(exc))},
+        # The tries that failed were still paid for.
+        "prompt_tokens": exc.prompt_tokens,
+        "completion_tokens": exc.completion_tokens,
+    }
 
 
 def read_call_log(log_path: Path | str) -> list[dict[str, Any]]:

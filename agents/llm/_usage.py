@@ -7,6 +7,7 @@ import time
 
 from pydantic import BaseModel, Field
 
+from agents.llm._batch import LLMRequest, Outcome, complete_each
 from agents.llm._errors import LLMError
 from agents.llm._types import ChatMessage, Completion, LLMClient
 
@@ -100,13 +101,38 @@ class TrackedLLM:
         start = time.perf_counter()
         try:
             completion = self.inner.complete(messages, schema, role=role, max_tokens=max_tokens)
-        except LLMError as exc:
-            self.tracker.record_failure(
-                role, time.perf_counter() - start, exc.prompt_tokens, exc.completion_tokens
-            )
-            raise
-        except Exception:
-            self.tracker.record_failure(role, time.perf_counter() - start)
+        except Exception as exc:
+            self._record_raised(role, start, exc)
             raise
         self.tracker.record(role, completion)
         return completion
+
+    def complete_batch(self, requests: list[LLMRequest]) -> list[Outcome]:
+        """The inner client's batch, each outcome counted for its request's role."""
+        start = time.perf_counter()
+        try:
+            outcomes = complete_each(self.inner, requests)
+        except Exception as exc:
+            # The whole batch failed: its cost goes to the first request's role.
+            self._record_raised(requests[0].role, start, exc)
+            raise
+        for request, outcome in zip(requests, outcomes, strict=True):
+            if isinstance(outcome, Completion):
+                self.tracker.record(request.role, outcome)
+            else:
+                self.tracker.record_failure(
+                    request.role,
+                    outcome.latency_s,
+                    outcome.prompt_tokens,
+                    outcome.completion_tokens,
+                )
+        return outcomes
+
+    def _record_raised(self, role: str, start: float, exc: Exception) -> None:
+        """Count a call that raised: an LLMError carries the tokens its tries spent."""
+        if isinstance(exc, LLMError):
+            self.tracker.record_failure(
+                role, time.perf_counter() - start, exc.prompt_tokens, exc.completion_tokens
+            )
+        else:
+            self.tracker.record_failure(role, time.perf_counter() - start)

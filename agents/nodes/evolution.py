@@ -162,7 +162,8 @@ def evolve(state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient
     emit(runtime, "agent", f"evolving {ctx.children_per_round} children", agent="evolution")
     guard = LLMGuard.for_state(llm, state, ctx.max_llm_failures_in_a_row)
     schema = evolution_draft_model(plan.task)
-    new: dict[str, Hypothesis] = {}
+    pairs: list[tuple[Hypothesis, Hypothesis | None]] = []
+    cases: list[dict[str, object]] = []
     for i in range(ctx.children_per_round):
         parent = tested[i % len(tested)]
         others = [h for h in tested if h.id != parent.id]
@@ -171,21 +172,26 @@ def evolve(state: ResearchState, runtime: Runtime[RunContext], *, llm: LLMClient
             others[0] if others else None,
         )
         best = parent.result.best_config if parent.result else None
-        draft = guard.ask(
-            "evolution",
-            schema,
-            max_tokens=240,
-            goal=plan.goal,
-            metric=plan.metric,
-            id=parent.id,
-            elo=f"{elo.get(parent.id, 0.0):.0f}",
-            statement=parent.statement,
-            evidence=evidence(parent, plan.metric),
-            best_config=best.model_dump_json() if best else "(none)",
-            other_id=other.id if other else "none",
-            other_statement=other.statement if other else "(none)",
-            feedback=feedback_text(state),
+        pairs.append((parent, other))
+        cases.append(
+            {
+                "goal": plan.goal,
+                "metric": plan.metric,
+                "id": parent.id,
+                "elo": f"{elo.get(parent.id, 0.0):.0f}",
+                "statement": parent.statement,
+                "evidence": evidence(parent, plan.metric),
+                "best_config": best.model_dump_json() if best else "(none)",
+                "other_id": other.id if other else "none",
+                "other_statement": other.statement if other else "(none)",
+                "feedback": feedback_text(state),
+            }
         )
+    # The drafts are independent (one batch); turning them into children is not: each
+    # child must differ from those made before it.
+    drafts = guard.ask_each("evolution", schema, cases, max_tokens=240)
+    new: dict[str, Hypothesis] = {}
+    for (parent, other), draft in zip(pairs, drafts, strict=True):
         taken = [*hypotheses.values(), *new.values()]
         child = make_child(
             draft,

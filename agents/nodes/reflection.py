@@ -106,7 +106,11 @@ def reflect(
         for s in similar
     )
     updated: dict[str, Hypothesis] = {}
-    reviews: list[Review] = []
+    decided: dict[str, Review] = {}
+    cases: dict[str, dict[str, object]] = {}
+    round_ = state.get("round", 1)
+    # First every deterministic check (they alone decide rejections, which later proposals'
+    # duplicate checks see), then one batch of LLM reviews for the proposals that passed.
     for h in pending:
         earlier = [
             o
@@ -123,19 +127,16 @@ def reflect(
             vector=new_vectors.get(h.id),
             experiment_time_s=ctx.experiment_time_s,
         )
-        round_ = state.get("round", 1)
         if failed:
             text = "; ".join(failed)
-            reviews.append(
-                Review(
-                    hypothesis_id=h.id,
-                    round=round_,
-                    kind="initial",
-                    author="reflection",
-                    verdict="reject",
-                    failed_checks=failed,
-                    text=text,
-                )
+            decided[h.id] = Review(
+                hypothesis_id=h.id,
+                round=round_,
+                kind="initial",
+                author="reflection",
+                verdict="reject",
+                failed_checks=failed,
+                text=text,
             )
             updated[h.id] = h.model_copy(update={"status": "rejected", "status_reason": text})
             emit(runtime, "hypothesis", f"rejected: {text}", agent="reflection", hypothesis_id=h.id)
@@ -143,33 +144,35 @@ def reflect(
         vectors[h.id] = new_vectors[h.id]
         if h.origin == "fallback":
             # Made by rule from what no one has tried: an LLM critique adds nothing but cost.
-            reviews.append(
-                Review(
-                    hypothesis_id=h.id,
-                    round=round_,
-                    kind="initial",
-                    author="reflection",
-                    verdict="accept",
-                    text="made by rule; deterministic checks passed",
-                )
+            decided[h.id] = Review(
+                hypothesis_id=h.id,
+                round=round_,
+                kind="initial",
+                author="reflection",
+                verdict="accept",
+                text="made by rule; deterministic checks passed",
             )
             continue
-        others = [hypothesis_line(o) for o in earlier][-8:]
-        draft = guard.ask(
-            "reflection",
-            ReviewDraft,
-            max_tokens=120,
-            goal=plan.goal,
-            dataset=plan.dataset,
-            id=h.id,
-            statement=h.statement,
-            rationale=h.rationale or "(none)",
-            experiment=describe_spec(h.experiment),
-            prediction=h.prediction.describe(plan.metric),
-            others=bullet_list(others),
-            similar=similar_text,
-            trials=ctx.trials_per_experiment,
-        )
+        cases[h.id] = {
+            "goal": plan.goal,
+            "dataset": plan.dataset,
+            "id": h.id,
+            "statement": h.statement,
+            "rationale": h.rationale or "(none)",
+            "experiment": describe_spec(h.experiment),
+            "prediction": h.prediction.describe(plan.metric),
+            "others": bullet_list([hypothesis_line(o) for o in earlier][-8:]),
+            "similar": similar_text,
+            "trials": ctx.trials_per_experiment,
+        }
+    answers = guard.ask_each("reflection", ReviewDraft, list(cases.values()), max_tokens=120)
+    drafts = dict(zip(cases, answers, strict=True))
+    reviews: list[Review] = []
+    for h in pending:
+        if h.id in decided:
+            reviews.append(decided[h.id])
+            continue
+        draft = drafts[h.id]
         critique = guard.text("review critique", draft.critique) if draft else None
         text = critique or (
             "checks passed (the LLM review was unusable)"

@@ -244,3 +244,18 @@ class FakeMemory:
 
     def record_run(self, record: Any) -> None:
         self.recorded.append(record)
+
+
+class BatchingFakeLLM(ScriptedFakeLLM):
+    """FOR TESTS ONLY: the scripted fake with a ``complete_batch`` that answers a batch
+    request by request and records each batch's size (plumbing, not batching)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches: list[list[str]] = []
+
+    def complete_batch(self, requests: list[Any]) -> list[Any]:
+        from agents.llm._batch import complete_one
+
+        self.batches.append([request.role for request in requests])
+        return [complete_one(self, request) for request in requests]

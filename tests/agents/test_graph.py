@@ -35,18 +35,28 @@ TINY = {
 
 
 @pytest.fixture(scope="module")
-def two_round_run(fakes: Any, tmp_path_factory: pytest.TempPathFactory) -> ResearchRun:
+def two_round_llm(fakes: Any) -> Any:
+    """The scripted fake behind the two-round run, recording the batches it was sent."""
+    return fakes.BatchingFakeLLM()
+
+
+@pytest.fixture(scope="module")
+def two_round_run(
+    fakes: Any, two_round_llm: Any, tmp_path_factory: pytest.TempPathFactory
+) -> ResearchRun:
     """One full 2-round run with a recorded call log (shared by the tests below)."""
     run_dir = tmp_path_factory.mktemp("runs") / "two-rounds"
     context = RunContext(rounds=2, hypotheses_per_round=3, children_per_round=1, **TINY)
     # RecordingLLM writes its log on the first call, after the run directory exists.
-    llm = RecordingLLM(fakes.ScriptedFakeLLM(), run_dir / "llm_calls.jsonl")
+    llm = RecordingLLM(two_round_llm, run_dir / "llm_calls.jsonl")
     return fakes.start_run(run_dir, llm, context)
 
 
 @pytest.mark.slow
-def test_full_two_round_run(two_round_run: ResearchRun, fakes: Any) -> None:
+def test_full_two_round_run(two_round_run: ResearchRun, two_round_llm: Any, fakes: Any) -> None:
     state = two_round_run.state()
+    # Round 1's three proposals were reviewed in one batch, through the call log.
+    assert ["reflection"] * 3 in two_round_llm.batches
     assert two_round_run.status() == "finished"
     assert state["stop_reason"] == "completed 2 round(s)"
     hypotheses: dict[str, Hypothesis] = state["hypotheses"]

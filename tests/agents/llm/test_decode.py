@@ -7,7 +7,8 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from agents.llm._decode import DecodeOptions, decode
+from agents.llm._decode import DecodeOptions, decode, decode_batch
+from agents.llm._errors import LLMError
 from agents.llm._prefix_cache import PrefixCache, shared_prefix
 
 VOCAB = 96
@@ -128,3 +129,44 @@ def test_shared_prefix() -> None:
     assert shared_prefix((1, 2, 3), (1, 2, 4, 5)) == 2
     assert shared_prefix((), (1,)) == 0
     assert shared_prefix((1, 2), (1, 2)) == 2
+
+
+@pytest.mark.parametrize("penalty", [1.0, 1.3])
+def test_decoding_side_by_side_gives_each_prompt_its_own_answer(
+    tiny_model: LlamaForCausalLM, penalty: float
+) -> None:
+    # Prompts of different lengths, answers of different lengths (one stops at a token
+    # the others pass), one row with a smaller token limit: the stacked cache is padded on
+    # the left, steps on the right, and rows leave the batch as they finish.
+    prompts = [_prompt(10, 41), _prompt(11, 17), _prompt(12, 29)]
+    options = [DecodeOptions(max_new_tokens=n, repetition_penalty=penalty) for n in (24, 9, 16)]
+    with torch.inference_mode():
+        alone = [
+            decode(tiny_model, p, o, eos=set()).tokens
+            for p, o in zip(prompts, options, strict=True)
+        ]
+        stop = alone[0][4]
+        together = decode_batch(tiny_model, prompts, options, eos={stop})
+    expected = [a[: a.index(stop) + 1] if stop in a else a for a in alone]
+    assert [d.tokens for d in together] == expected
+    assert len(expected[0]) == 5 and len({len(e) for e in expected}) > 1
+    assert len(together[1].tokens) <= 9
+    # One pass per step for the batch: the longest answer's passes, not the sum.
+    assert max(d.forward_passes for d in together) <= max(len(d.tokens) for d in together)
+
+
+def test_decoding_side_by_side_reuses_the_prefix_cache(tiny_model: LlamaForCausalLM) -> None:
+    shared = _prompt(20, 50)
+    prompts = [shared + _prompt(21, 8), shared + _prompt(22, 13)]
+    options = [DecodeOptions(max_new_tokens=16, repetition_penalty=1.3)] * 2
+    cache = PrefixCache()
+    with torch.inference_mode():
+        cold = decode_batch(tiny_model, prompts, options, eos=set())
+        warm = decode_batch(tiny_model, prompts, options, eos=set(), prefix_cache=cache)
+    assert [d.tokens for d in warm] == [d.tokens for d in cold]
+    assert warm[0].reused_prompt_tokens == 0 and warm[1].reused_prompt_tokens >= 50
+
+
+def test_decode_batch_refuses_mismatched_options(tiny_model: LlamaForCausalLM) -> None:
+    with pytest.raises(LLMError, match="2 prompts but 1 decode options"):
+        decode_batch(tiny_model, [[3, 4], [5, 6]], [DecodeOptions(max_new_tokens=2)], eos=set())

@@ -9,7 +9,8 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from agents.llm import ChatMessage, LocalLLM
+from agents.llm import ChatMessage, Completion, LocalLLM
+from agents.llm._batch import LLMRequest
 
 pytestmark = pytest.mark.slow
 
@@ -57,14 +58,14 @@ def test_fast_forward_gives_the_same_valid_json_in_fewer_passes(
     import agents.llm._local as local_module
 
     passes: list[tuple[int, int]] = []
-    original = local_module.decode
+    original = local_module.decode_batch
 
     def counting(*args: object, **kwargs: object) -> object:
         decoded = original(*args, **kwargs)  # type: ignore[arg-type]
-        passes.append((decoded.forward_passes, decoded.forced_tokens))
+        passes.extend((d.forward_passes, d.forced_tokens) for d in decoded)
         return decoded
 
-    monkeypatch.setattr(local_module, "decode", counting)
+    monkeypatch.setattr(local_module, "decode_batch", counting)
     step_by_step = _answers(_variant(local_llm, prefix_cache=False, fast_forward=False))
     forwarded = _answers(_variant(local_llm, prefix_cache=False, fast_forward=True))
     assert forwarded == step_by_step
@@ -80,3 +81,37 @@ def test_the_incremental_decoder_answers_as_transformers_generate(local_llm: Loc
     incremental = _answers(_variant(local_llm, prefix_cache=False, fast_forward=False))
     generated = _answers(_variant(local_llm, decoder="generate"))
     assert incremental == generated
+
+
+def test_a_batch_answers_as_one_call_each_in_fewer_passes(
+    local_llm: LocalLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents.llm._local as local_module
+
+    questions = [*QUESTIONS, "A: more trees help. B: a smaller learning rate helps. Which?"]
+    requests = [
+        LLMRequest([SYSTEM, ChatMessage(role="user", content=q)], Verdict, role="ranking")
+        for q in questions
+    ]
+    # A free-text request rides in the same batch, with its own token limit.
+    requests.append(
+        LLMRequest([ChatMessage(role="user", content="Name one tree ensemble.")], max_tokens=12)
+    )
+    llm = _variant(local_llm, prefix_cache=False)
+    alone = [llm.complete(r.messages, r.schema, max_tokens=r.max_tokens) for r in requests]
+    passes: list[int] = []
+    original = local_module.decode_batch
+
+    def counting(*args: object, **kwargs: object) -> object:
+        decoded = original(*args, **kwargs)  # type: ignore[arg-type]
+        passes.append(max(d.forward_passes for d in decoded))
+        return decoded
+
+    monkeypatch.setattr(local_module, "decode_batch", counting)
+    together = llm.complete_batch(requests)
+    assert all(isinstance(c, Completion) for c in together)
+    assert [c.text for c in together] == [c.text for c in alone]  # type: ignore[union-attr]
+    assert [c.completion_tokens for c in together] == [c.completion_tokens for c in alone]  # type: ignore[union-attr]
+    # One batch of passes: as many as the longest answer needs, not the sum over answers.
+    assert len(passes) == 1
+    assert passes[0] < sum(c.completion_tokens for c in alone)
