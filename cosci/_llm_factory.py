@@ -51,6 +51,7 @@ def build_llm(
             else settings.llm_structured_output,
             temperature=settings.llm_temperature,
             token_param=settings.llm_token_param,
+            max_concurrency=settings.llm_max_concurrency,
             **repair,
         )
     else:
@@ -86,6 +87,7 @@ def describe_llm(settings: Settings) -> dict[str, str]:
             if settings.llm_temperature is None
             else str(settings.llm_temperature),
             "token_param": settings.llm_token_param,
+            "max_concurrency": str(settings.llm_max_concurrency),
         }
     status = local_model_status(settings.model_cache_path)
     return {

@@ -48,6 +48,9 @@ class Settings(BaseModel):
     """Per-request timeout for the endpoint."""
     llm_max_retries: int = Field(default=4, ge=0, le=20)
     """Retries on timeouts, 429 and 5xx."""
+    llm_max_concurrency: int = Field(default=4, ge=1, le=64)
+    """Requests of one batch (independent calls of one agent step) sent to the endpoint at
+    the same time."""
     llm_structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
     """How the endpoint is asked for structured answers: ``json_schema`` (the default) steps
     down by itself to JSON mode or to the schema in the prompt when the server refuses or

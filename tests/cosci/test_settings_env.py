@@ -18,6 +18,7 @@ SAMPLES = {
     "llm_threads": ("3", 3),
     "llm_timeout_s": ("7.5", 7.5),
     "llm_max_retries": ("2", 2),
+    "llm_max_concurrency": ("3", 3),
     "llm_structured_output": ("prompt", "prompt"),
     "llm_temperature": ("none", None),
     "llm_token_param": ("max_completion_tokens", "max_completion_tokens"),
@@ -67,3 +68,13 @@ def test_repair_tries_reach_both_clients(tmp_path: Path) -> None:
     assert isinstance(remote, OpenAICompatibleLLM) and remote.repair_tries == 4
     default = build_llm(Settings(home=tmp_path))
     assert isinstance(default, LocalLLM) and default.repair_tries == LocalLLM(tmp_path).repair_tries
+
+
+def test_max_concurrency_reaches_the_endpoint_client_and_zero_is_refused(tmp_path: Path) -> None:
+    remote = build_llm(
+        Settings(home=tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="m",
+                 llm_max_concurrency=2)
+    )  # fmt: skip
+    assert isinstance(remote, OpenAICompatibleLLM) and remote.max_concurrency == 2
+    with pytest.raises(SettingsError, match="llm_max_concurrency"):
+        load_settings({"COSCI_HOME": str(tmp_path), "COSCI_LLM_MAX_CONCURRENCY": "0"})
