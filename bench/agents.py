@@ -19,6 +19,7 @@ tested hypotheses and their measured CV scores.
     .venv/bin/python bench/agents.py                                  # all 8 sets, B = 300 s
     .venv/bin/python bench/agents.py --budget 240 --datasets breast_cancer,german,phoneme
     .venv/bin/python bench/agents.py --parallel     # both systems at once, one core each
+    .venv/bin/python bench/agents.py --holdout 0    # the co-scientist trains on all its rows
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def kendall_tau(elo: dict[str, float], scores: dict[str, float]) -> float | None
     return None if math.isnan(tau) else float(tau)
 
 
-def _run_cosci(train: Any, test: Any, budget: float, workdir: Path) -> dict[str, Any]:
+def _run_cosci(
+    train: Any, test: Any, budget: float, workdir: Path, holdout: float | None = None
+) -> dict[str, Any]:
     from agents import ResearchRun, RunConfig, RunContext
     from cosci._llm_factory import build_llm
     from cosci._report import llm_usage, write_report
@@ -111,6 +114,8 @@ def _run_cosci(train: Any, test: Any, budget: float, workdir: Path) -> dict[str,
         metric="accuracy",
         llm_matches_per_round=1,
         debate_top_k=1,
+        # The run's own holdout (its models never train on it); None: the default.
+        **({} if holdout is None else {"holdout": holdout}),
     )
     config = RunConfig(goal=GOAL, data=train.name, context=context, use_memory=False)
     run = ResearchRun.create(workdir / "cosci", config)
@@ -147,22 +152,25 @@ def _run_cosci(train: Any, test: Any, budget: float, workdir: Path) -> dict[str,
     }
 
 
-RUNNERS = {"backend": _run_backend, "cosci": _run_cosci}
-
-
-def _child(system: str, dataset: str, budget: float, workdir: str) -> None:
+def _child(system: str, dataset: str, budget: float, workdir: str, holdout: float | None) -> None:
     import warnings
 
     warnings.simplefilter("ignore")
     train, test = _split(dataset)
     started = time.perf_counter()
-    figures = RUNNERS[system](train, test, budget, Path(workdir))
+    if system == "cosci":
+        figures = _run_cosci(train, test, budget, Path(workdir), holdout)
+        figures["holdout"] = holdout
+    else:
+        figures = _run_backend(train, test, budget, Path(workdir))
     figures["wall_s"] = time.perf_counter() - started
     figures["n_test"] = len(test.y)
     print(json.dumps(figures))
 
 
-def _run_one(system: str, dataset: str, budget: float) -> dict[str, Any]:
+def _run_one(
+    system: str, dataset: str, budget: float, holdout: float | None = None
+) -> dict[str, Any]:
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
@@ -173,7 +181,16 @@ def _run_one(system: str, dataset: str, budget: float) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory() as workdir:
         done = subprocess.run(
-            [sys.executable, __file__, "--child", system, dataset, str(budget), workdir],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                system,
+                dataset,
+                str(budget),
+                workdir,
+                "default" if holdout is None else str(holdout),
+            ],
             capture_output=True,
             text=True,
             env=env,
@@ -249,8 +266,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        system, dataset, budget, workdir = sys.argv[2:6]
-        _child(system, dataset, float(budget), workdir)
+        system, dataset, budget, workdir, holdout = sys.argv[2:7]
+        _child(system, dataset, float(budget), workdir,
+               None if holdout == "default" else float(holdout))  # fmt: skip
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per run")
@@ -261,6 +279,12 @@ def main() -> None:
         action="store_true",
         help="run the two systems of a data set at the same time (needs 2 free cores)",
     )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        help="the co-scientist's own holdout share (default: its default, 0.2); the bench's "
+        "test split stays untouched either way",
+    )
     args = parser.parse_args()
     datasets = [d for d in args.datasets.split(",") if d]
     rows: list[dict[str, Any]] = []
@@ -269,12 +293,15 @@ def main() -> None:
             # One core each: the two systems run side by side on a 2-core machine.
             with ThreadPoolExecutor(max_workers=2) as pool:
                 futures = [
-                    pool.submit(_run_one, system, dataset, args.budget)
+                    pool.submit(_run_one, system, dataset, args.budget, args.holdout)
                     for system in ("backend", "cosci")
                 ]
                 pair = [f.result() for f in futures]
         else:
-            pair = [_run_one(system, dataset, args.budget) for system in ("backend", "cosci")]
+            pair = [
+                _run_one(system, dataset, args.budget, args.holdout)
+                for system in ("backend", "cosci")
+            ]
         for row in pair:
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -286,6 +313,7 @@ def main() -> None:
             {
                 "date": time.strftime("%Y-%m-%d"),
                 "budget_s": args.budget,
+                "holdout": args.holdout,
                 "rows": rows,
                 "summary": summarise(rows),
                 "table": table,
