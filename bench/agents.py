@@ -10,7 +10,9 @@ the other (or side by side with ``--parallel``), each with one thread:
   not limited: the budget and the default 25 % LLM-share cap end the run, and the last
   round's experiments use the time left); its best model is ``best_model/``, the ensemble
   selected over the tested hypotheses' models (the Elo leader's own model when combining
-  is impossible).
+  is impossible). The run sets no holdout of its own unless ``--holdout`` asks: the
+  bench's test split is the data nothing was chosen on, so both systems train on the same
+  rows.
 
 Reported per data set: test error of each best model, the co-scientist's wall time and the
 share of it spent inside the LLM, and Kendall's tau-b between the final Elo ratings of the
@@ -19,7 +21,7 @@ tested hypotheses and their measured CV scores.
     .venv/bin/python bench/agents.py                                  # all 8 sets, B = 300 s
     .venv/bin/python bench/agents.py --budget 240 --datasets breast_cancer,german,phoneme
     .venv/bin/python bench/agents.py --parallel     # both systems at once, one core each
-    .venv/bin/python bench/agents.py --holdout 0    # the co-scientist trains on all its rows
+    .venv/bin/python bench/agents.py --holdout 0.2  # with the run's own 20 % holdout
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def kendall_tau(elo: dict[str, float], scores: dict[str, float]) -> float | None
 
 
 def _run_cosci(
-    train: Any, test: Any, budget: float, workdir: Path, holdout: float | None = None
+    train: Any, test: Any, budget: float, workdir: Path, holdout: float
 ) -> dict[str, Any]:
     from agents import ResearchRun, RunConfig, RunContext
     from cosci._llm_factory import build_llm
@@ -114,14 +116,17 @@ def _run_cosci(
         metric="accuracy",
         llm_matches_per_round=1,
         debate_top_k=1,
-        # The run's own holdout (its models never train on it); None: the default.
-        **({} if holdout is None else {"holdout": holdout}),
+        # The run's own holdout (its models never train on it). The bench's test split
+        # already plays that part, so by default the run trains on all its rows.
+        holdout=holdout,
     )
     config = RunConfig(goal=GOAL, data=train.name, context=context, use_memory=False)
     run = ResearchRun.create(workdir / "cosci", config)
     llm = build_llm(load_settings(), log_path=run.llm_log)
     # The bench's train split (a Dataset), not the whole named set.
-    tools = Toolbox(train, run_dir=run.dir, run_name=run.dir.name)
+    tools = Toolbox(
+        train, run_dir=run.dir, run_name=run.dir.name, holdout_fraction=holdout, seed=context.seed
+    )
     for _event in run.advance(llm, tools):
         pass
     results = write_report(run)
@@ -152,7 +157,7 @@ def _run_cosci(
     }
 
 
-def _child(system: str, dataset: str, budget: float, workdir: str, holdout: float | None) -> None:
+def _child(system: str, dataset: str, budget: float, workdir: str, holdout: float) -> None:
     import warnings
 
     warnings.simplefilter("ignore")
@@ -168,9 +173,7 @@ def _child(system: str, dataset: str, budget: float, workdir: str, holdout: floa
     print(json.dumps(figures))
 
 
-def _run_one(
-    system: str, dataset: str, budget: float, holdout: float | None = None
-) -> dict[str, Any]:
+def _run_one(system: str, dataset: str, budget: float, holdout: float = 0.0) -> dict[str, Any]:
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
@@ -189,7 +192,7 @@ def _run_one(
                 dataset,
                 str(budget),
                 workdir,
-                "default" if holdout is None else str(holdout),
+                str(holdout),
             ],
             capture_output=True,
             text=True,
@@ -267,8 +270,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         system, dataset, budget, workdir, holdout = sys.argv[2:7]
-        _child(system, dataset, float(budget), workdir,
-               None if holdout == "default" else float(holdout))  # fmt: skip
+        _child(system, dataset, float(budget), workdir, float(holdout))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per run")
@@ -282,8 +284,9 @@ def main() -> None:
     parser.add_argument(
         "--holdout",
         type=float,
-        help="the co-scientist's own holdout share (default: its default, 0.2); the bench's "
-        "test split stays untouched either way",
+        default=0.0,
+        help="the co-scientist's own holdout share (default 0: the bench's test split is the "
+        "untouched data; 0.2 is what `cosci research` sets aside by default)",
     )
     args = parser.parse_args()
     datasets = [d for d in args.datasets.split(",") if d]
