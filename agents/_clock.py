@@ -57,12 +57,7 @@ class ClockedLLM:
         self.durations: list[float] = []
 
     def complete(self, messages: Any, schema: Any = None, **kwargs: Any) -> Any:
-        left = self.clock.remaining()
-        expected = statistics.median(self.durations) if self.durations else 0.0
-        if left is not None and left <= expected:
-            raise LLMDeadlineError(
-                f"{left:.0f} s left of the time budget, a call takes about {expected:.0f} s"
-            )
+        self._refuse_if_late(1)
         start = time.monotonic()
         try:
             return self.inner.complete(messages, schema, **kwargs)
@@ -72,19 +67,23 @@ class ClockedLLM:
     def complete_batch(self, requests: list[LLMRequest]) -> list[Outcome]:
         """The inner client's batch if all of it is expected to end before the deadline
         (a typical call's time per request: a batch takes at most that); else none of it."""
-        left = self.clock.remaining()
-        expected = len(requests) * statistics.median(self.durations) if self.durations else 0.0
-        if left is not None and left <= expected:
-            raise LLMDeadlineError(
-                f"{left:.0f} s left of the time budget, {len(requests)} calls take about "
-                f"{expected:.0f} s"
-            )
+        self._refuse_if_late(len(requests))
         start = time.monotonic()
         try:
             return complete_each(self.inner, requests)
         finally:
             share = (time.monotonic() - start) / max(1, len(requests))
             self.durations.extend([share] * len(requests))
+
+    def _refuse_if_late(self, calls: int) -> None:
+        """An LLMDeadlineError when ``calls`` typical calls would not end before the deadline."""
+        left = self.clock.remaining()
+        expected = calls * statistics.median(self.durations) if self.durations else 0.0
+        if left is not None and left <= expected:
+            what = "a call takes" if calls == 1 else f"{calls} calls take"
+            raise LLMDeadlineError(
+                f"{left:.0f} s left of the time budget, {what} about {expected:.0f} s"
+            )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -249,9 +249,7 @@ class LocalLLM:
         from transformers import LogitsProcessorList
 
         tokenizer = loaded.tokenizer
-        prompt = tokenizer.apply_chat_template(
-            [m.model_dump() for m in messages], tokenize=False, add_generation_prompt=True
-        )
+        prompt = _chat_prompt(loaded, messages)
         if self.decoder == "incremental":
             return self._decode(loaded, prompt, processor, max_new_tokens, sample=sample)
         inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
@@ -288,14 +286,9 @@ class LocalLLM:
         """Greedy first tries of several requests, side by side."""
         tokenizer = loaded.tokenizer
         ids = [
-            tokenizer(
-                tokenizer.apply_chat_template(
-                    [m.model_dump() for m in plan.conversation],
-                    tokenize=False,
-                    add_generation_prompt=True,
-                ),
-                add_special_tokens=False,
-            )["input_ids"]
+            tokenizer(_chat_prompt(loaded, plan.conversation), add_special_tokens=False)[
+                "input_ids"
+            ]
             for plan in plans
         ]
         options = [self._options(plan.limit, sample=False) for plan in plans]
@@ -344,6 +337,14 @@ class _Plan:
     schema: type[BaseModel] | None
     limit: int
     regex: str | None
+
+
+def _chat_prompt(loaded: LoadedModel, messages: list[ChatMessage]) -> str:
+    """The conversation in the model's chat template, ready for its answer."""
+    prompt: str = loaded.tokenizer.apply_chat_template(
+        [m.model_dump() for m in messages], tokenize=False, add_generation_prompt=True
+    )
+    return prompt
 
 
 def _eos_ids(loaded: LoadedModel) -> set[int]:

@@ -129,14 +129,8 @@ def reflect(
         )
         if failed:
             text = "; ".join(failed)
-            decided[h.id] = Review(
-                hypothesis_id=h.id,
-                round=round_,
-                kind="initial",
-                author="reflection",
-                verdict="reject",
-                failed_checks=failed,
-                text=text,
+            decided[h.id] = _initial_review(
+                h, round_, verdict="reject", failed_checks=failed, text=text
             )
             updated[h.id] = h.model_copy(update={"status": "rejected", "status_reason": text})
             emit(runtime, "hypothesis", f"rejected: {text}", agent="reflection", hypothesis_id=h.id)
@@ -144,13 +138,8 @@ def reflect(
         vectors[h.id] = new_vectors[h.id]
         if h.origin == "fallback":
             # Made by rule from what no one has tried: an LLM critique adds nothing but cost.
-            decided[h.id] = Review(
-                hypothesis_id=h.id,
-                round=round_,
-                kind="initial",
-                author="reflection",
-                verdict="accept",
-                text="made by rule; deterministic checks passed",
+            decided[h.id] = _initial_review(
+                h, round_, verdict="accept", text="made by rule; deterministic checks passed"
             )
             continue
         cases[h.id] = {
@@ -186,11 +175,9 @@ def reflect(
                 updated[h.id] = h.model_copy(update={"flag": flag})
                 text = f"{text} [flagged: {flag}]"
         reviews.append(
-            Review(
-                hypothesis_id=h.id,
-                round=round_,
-                kind="initial",
-                author="reflection",
+            _initial_review(
+                h,
+                round_,
                 verdict="accept",
                 correctness=draft.correctness if draft else None,
                 novelty=draft.novelty if draft else None,
@@ -204,6 +191,11 @@ def reflect(
         "embeddings": new_vectors,
         **guard.updates(),
     }
+
+
+def _initial_review(h: Hypothesis, round_: int, **fields: Any) -> Review:
+    """Reflection's review of a proposal before compute."""
+    return Review(hypothesis_id=h.id, round=round_, kind="initial", author="reflection", **fields)
 
 
 def reproduces_control(h: Hypothesis, result: Any, control: Any) -> bool:

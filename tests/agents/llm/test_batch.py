@@ -47,8 +47,7 @@ ANSWERS = [
 def test_a_client_without_batches_answers_in_turn_with_unusable_answers_in_place(
     fakes: Any,
 ) -> None:
-    fake = fakes.ScriptedFakeLLM()  # no script for Pick: every structured call is garbage
-    fake.garbage = True
+    fake = fakes.ScriptedFakeLLM(garbage=True)
     outcomes = complete_each(fake, [_request("a"), _request("b")])
     assert [type(o) for o in outcomes] == [LLMInvalidOutputError, LLMInvalidOutputError]
     assert len(fake.calls) == 2

@@ -146,13 +146,21 @@ def test_decoding_side_by_side_gives_each_prompt_its_own_answer(
             for p, o in zip(prompts, options, strict=True)
         ]
         stop = alone[0][4]
-        together = decode_batch(tiny_model, prompts, options, eos={stop})
+        calls: list[int] = []
+        hook = tiny_model.model.register_forward_hook(lambda *_: calls.append(1))
+        try:
+            together = decode_batch(tiny_model, prompts, options, eos={stop})
+        finally:
+            hook.remove()
     expected = [a[: a.index(stop) + 1] if stop in a else a for a in alone]
     assert [d.tokens for d in together] == expected
     assert len(expected[0]) == 5 and len({len(e) for e in expected}) > 1
     assert len(together[1].tokens) <= 9
-    # One pass per step for the batch: the longest answer's passes, not the sum.
-    assert max(d.forward_passes for d in together) <= max(len(d.tokens) for d in together)
+    # One prefill per prompt, then one pass per step for the whole batch: the longest
+    # answer's steps, not the sum over answers.
+    steps = max(d.forward_passes for d in together) - 1
+    assert len(calls) == len(prompts) + steps
+    assert len(calls) < sum(d.forward_passes for d in together)
 
 
 def test_decoding_side_by_side_reuses_the_prefix_cache(tiny_model: LlamaForCausalLM) -> None:

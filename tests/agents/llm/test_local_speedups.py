@@ -98,20 +98,26 @@ def test_a_batch_answers_as_one_call_each_in_fewer_passes(
         LLMRequest([ChatMessage(role="user", content="Name one tree ensemble.")], max_tokens=12)
     )
     llm = _variant(local_llm, prefix_cache=False)
-    alone = [llm.complete(r.messages, r.schema, max_tokens=r.max_tokens) for r in requests]
-    passes: list[int] = []
-    original = local_module.decode_batch
+    forwards: list[int] = []
+    hook = llm.load().model.model.register_forward_hook(lambda *_: forwards.append(1))
+    try:
+        alone = [llm.complete(r.messages, r.schema, max_tokens=r.max_tokens) for r in requests]
+        passes_alone = len(forwards)
+        batches: list[int] = []
+        original = local_module.decode_batch
 
-    def counting(*args: object, **kwargs: object) -> object:
-        decoded = original(*args, **kwargs)  # type: ignore[arg-type]
-        passes.append(max(d.forward_passes for d in decoded))
-        return decoded
+        def counting(*args: object, **kwargs: object) -> object:
+            batches.append(1)
+            return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(local_module, "decode_batch", counting)
-    together = llm.complete_batch(requests)
+        monkeypatch.setattr(local_module, "decode_batch", counting)
+        together = llm.complete_batch(requests)
+        passes_together = len(forwards) - passes_alone
+    finally:
+        hook.remove()
     assert all(isinstance(c, Completion) for c in together)
     assert [c.text for c in together] == [c.text for c in alone]  # type: ignore[union-attr]
     assert [c.completion_tokens for c in together] == [c.completion_tokens for c in alone]  # type: ignore[union-attr]
-    # One batch of passes: as many as the longest answer needs, not the sum over answers.
-    assert len(passes) == 1
-    assert passes[0] < sum(c.completion_tokens for c in alone)
+    # One batch, and fewer forward passes of the model than one call after another.
+    assert len(batches) == 1
+    assert passes_together < passes_alone
