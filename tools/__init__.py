@@ -8,6 +8,6 @@ runs ledger) and ``embed`` (sentence embeddings for proximity).
 from tools._errors import ToolError
 from tools._experiment import run_experiment
 from tools._lookups import LookupLog
-from tools._toolbox import EmbedFunction, Toolbox
+from tools._toolbox import ArmRun, EmbedFunction, Toolbox
 
-__all__ = ["EmbedFunction", "LookupLog", "ToolError", "Toolbox", "run_experiment"]
+__all__ = ["ArmRun", "EmbedFunction", "LookupLog", "ToolError", "Toolbox", "run_experiment"]

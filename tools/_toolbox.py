@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 EmbedFunction = Callable[[Sequence[str]], np.ndarray]
 MIN_EXPERIMENT_WALL_S = 3.0
 """An experiment needs at least this much wall-clock time left to start."""
+
+
+class ArmRun(NamedTuple):
+    """One arm's result and the seconds it cost the run's budget."""
+
+    result: ExperimentResult
+    charged_s: float
+    """The arm's own wall time when it ran now; 0 when a finished identical arm was reused."""
 
 
 def _default_embed(texts: Sequence[str]) -> np.ndarray:
@@ -160,27 +168,44 @@ class Toolbox:
         process ran it), is returned instead of running it again: hypotheses of one
         round that share a control arm run it once.
         """
+        return self.run_arm(
+            name, spec, warm_start=warm_start, progress=progress, reuse_key=reuse_key
+        ).result
+
+    def run_arm(
+        self,
+        name: str,
+        spec: ExperimentSpec,
+        *,
+        warm_start: Sequence[TrialConfig] = (),
+        progress: ProgressCallback | None = None,
+        reuse_key: str | None = None,
+    ) -> ArmRun:
+        """:meth:`run_experiment`, with the seconds the call cost the run's budget: none
+        when an identical arm's result was reused, so that a control shared by several
+        hypotheses of a round is charged once."""
         if self.storage is not None:
             # The study's name: a killed run's experiment rejoins it when run again.
             spec = spec.model_copy(update={"name": f"{self.study_prefix}{name}"})
         with self._compute:
             if reuse_key is not None and reuse_key in self._arms:
-                return self._arms[reuse_key]
+                return ArmRun(self._arms[reuse_key], 0.0)
             if reuse_key is not None:
                 earlier = reuse_identical_run(
                     self.experiments_dir, spec, log_path=self.experiment_log, label=name
                 )
                 if earlier is not None:
                     self._arms[reuse_key] = earlier
-                    return earlier
+                    return ArmRun(earlier, 0.0)
             spec = self._within_deadline(spec)
             if spec is None:
-                return ExperimentResult(
+                failed = ExperimentResult(
                     status="failed",
                     reason="the run's time budget ran out before this experiment could start",
                     task=None,
                     metric="unknown",
                 )
+                return ArmRun(failed, 0.0)
             result = run_experiment(
                 spec,
                 self.dataset,
@@ -193,7 +218,7 @@ class Toolbox:
             )
             if reuse_key is not None and result.ok:
                 self._arms[reuse_key] = result
-            return result
+            return ArmRun(result, result.fit_time_s)
 
     def _within_deadline(self, spec: ExperimentSpec) -> ExperimentSpec | None:
         """``spec`` with its time cap cut to the wall-clock time left (None: none left)."""

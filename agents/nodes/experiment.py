@@ -17,7 +17,7 @@ from agents._messages import ArmCost, ExperimentTask
 from agents._signature import arm_key
 from agents.nodes._text import emit
 from automl_backend import ExperimentResult, ExperimentSpec
-from tools import Toolbox
+from tools import ArmRun, Toolbox
 
 
 def _run_arm(
@@ -26,7 +26,7 @@ def _run_arm(
     task: ExperimentTask,
     runtime: Runtime[RunContext],
     tools: Toolbox,
-) -> ExperimentResult:
+) -> ArmRun:
     h = task.hypothesis
     total = spec.budget.n_trials
     emit(
@@ -53,13 +53,14 @@ def _run_arm(
         )
 
     run_name = h.id if name == "treatment" else f"{h.id}-control"
-    result = tools.run_experiment(
+    run = tools.run_arm(
         run_name,
         spec,
         warm_start=task.warm_start,
         progress=progress,
         reuse_key=arm_key(spec) if name == "control" else None,
     )
+    result = run.result
     label = h.treatment_label if name == "treatment" else h.control_label
     tools.record_run(run_name, f"{h.statement} ({name}: {label})", spec, result, task.profile)
     message = (
@@ -77,7 +78,7 @@ def _run_arm(
         total=total,
         best=result.best_score,
     )
-    return result
+    return run
 
 
 def _as_many_trials_as(spec: ExperimentSpec, control: ExperimentResult | None) -> ExperimentSpec:
@@ -110,9 +111,11 @@ def run_experiment(
     spent = 0.0
     control = task.control_result
     if task.control is not None and control is None:
-        control = _run_arm("control", task.control, task, runtime, tools)
+        control_run = _run_arm("control", task.control, task, runtime, tools)
+        control = control_run.result
         arms[arm_key(task.control)] = control
-        spent += control.fit_time_s
+        # A control that another hypothesis of this round already ran costs nothing more.
+        spent += control_run.charged_s
     elif control is not None:
         emit(
             runtime,
@@ -132,9 +135,10 @@ def run_experiment(
             agent="experiment",
             hypothesis_id=h.id,
         )
-    result = _run_arm("treatment", spec, task, runtime, tools)
+    treatment_run = _run_arm("treatment", spec, task, runtime, tools)
+    result = treatment_run.result
     arms[arm_key(spec)] = result
-    spent += result.fit_time_s
+    spent += treatment_run.charged_s
     failed = [
         f"{name} arm failed: {r.reason}"
         for name, r in (("control", control), ("treatment", result))

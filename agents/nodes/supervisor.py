@@ -278,6 +278,34 @@ share cap even at this many times its estimate (a 300 s phoneme run on 2026-12-0
 round 1 back, then the share cap stopped the run with half its budget unused)."""
 
 
+def spent_fraction(state: ResearchState, trials: dict[str, int]) -> float:
+    """The share of the funded hypotheses' seconds that their arms will actually run.
+
+    Each hypothesis's seconds pay for its two arms, half each. A control arm identical to
+    one that already ran (an earlier round's, or another hypothesis's of this round) is
+    not run again, so its half is not spent: with four hypotheses sharing one control the
+    round runs five arms, not eight, and its caps can be raised to use the time."""
+    hypotheses = state.get("hypotheses") or {}
+    arms = state.get("arms") or {}
+    planned = ran = 0.0
+    seen: set[str] = set()
+    for hid, n in trials.items():
+        h = hypotheses.get(hid)
+        control = getattr(h, "control", None)
+        if control is None:
+            planned += 1.0
+            ran += 1.0
+            continue
+        planned += 1.0
+        ran += 0.5
+        key = arm_key(with_budget(control, n, 1.0))
+        cached = arms.get(key)
+        if key not in seen and (cached is None or not cached.ok):
+            ran += 0.5
+        seen.add(key)
+    return ran / planned if planned else 1.0
+
+
 def round_time(
     state: ResearchState, ctx: RunContext, trials: dict[str, int]
 ) -> tuple[dict[str, int], dict[str, float], str | None]:
@@ -301,7 +329,9 @@ def round_time(
     cost = outlook(state, ctx, round_done=False)
     spent = state.get("spent_s", 0.0)
     available = max(ctx.time_budget_s - spent - cost.end_reserve_s, 0.0)
-    shares = share_seconds(trials, available)
+    # The hypotheses' seconds are scaled up by what their shared controls leave unspent.
+    fraction = spent_fraction(state, trials)
+    shares = share_seconds(trials, available / fraction)
     current = state.get("round", 1)
     # Until ctx.planned_rounds rounds have run, a round's experiments share only its part of
     # the time left, so that the next round (evolution's children) still fits after them.
@@ -314,7 +344,7 @@ def round_time(
         or cost.spent_s + 2 * cost.call_s + SPLIT_MARGIN * cost.round_s
         <= ctx.llm_share * ctx.time_budget_s
     ):
-        own = share_seconds(trials, available / (wanted - current + 1))
+        own = share_seconds(trials, available / (wanted - current + 1) / fraction)
     capped = {h: max(MIN_EXPERIMENT_S, min(usual[h], own[h])) for h in trials}
     if current >= ctx.rounds:
         last: str | None = f"round {current} of {ctx.rounds}"
@@ -323,13 +353,15 @@ def round_time(
             time_budget_s=ctx.time_budget_s,
             llm_share=ctx.llm_share,
             llm_spent_s=cost.spent_s + cost.call_s,
-            left_s=ctx.time_budget_s - spent - cost.call_s - sum(capped.values()),
+            left_s=ctx.time_budget_s - spent - cost.call_s - fraction * sum(capped.values()),
             outlook=cost,
         )
     if last is None:
         return trials, capped, None
     if ctx.fill_time_budget:
         trials = {h: min(MAX_TRIALS, n * LAST_ROUND_TRIAL_FACTOR) for h, n in trials.items()}
+        # More trials: an earlier round's control no longer matches, and runs again.
+        shares = share_seconds(trials, available / spent_fraction(state, trials))
     return trials, shares, last
 
 

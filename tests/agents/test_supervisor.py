@@ -15,16 +15,19 @@ from agents import ResearchRun, RunConfig
 from agents._budget import LAST_ROUND_TRIAL_FACTOR, MIN_EXPERIMENT_S
 from agents._context import RunContext
 from agents._messages import DatasetProfile, EloSnapshot
+from agents._signature import arm_key
+from agents._specs import with_budget
 from agents.nodes.supervisor import (
     goal_warnings,
     metric_named_in,
     outlook,
     round_time,
     route_experiments,
+    spent_fraction,
     stop_reason,
 )
 from automl_backend import ExperimentResult, ExperimentSpec, TrialConfig
-from tools import Toolbox
+from tools import ArmRun, Toolbox
 
 
 def test_regression_goal_on_class_target_is_flagged() -> None:
@@ -260,8 +263,9 @@ _FAMILIES = {
 
 class _SimulatedToolbox(Toolbox):
     """FOR TESTS ONLY: a toolbox whose experiments are simulated, not run: each "takes"
-    its trials' seconds or its time cap, whichever is less. ``crash`` names experiments
-    that raise once, as a killed process would stop them."""
+    its trials' seconds or its time cap, whichever is less. A control arm identical to
+    one already simulated is reused at no cost, as the real toolbox does. ``crash`` names
+    experiments that raise once, as a killed process would stop them."""
 
     def __init__(self, *args: Any, crash: set[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -269,8 +273,11 @@ class _SimulatedToolbox(Toolbox):
         self.specs: dict[str, ExperimentSpec] = {}
         self.resumed: list[str] = []
         """Experiments run after a resume (filled by ``_simulated_run``)."""
+        self.shared: dict[str, ExperimentResult] = {}
+        self.reused: list[str] = []
+        """Control arms answered with the result of an identical arm already simulated."""
 
-    def run_experiment(
+    def run_arm(
         self,
         name: str,
         spec: ExperimentSpec,
@@ -278,7 +285,10 @@ class _SimulatedToolbox(Toolbox):
         warm_start: Any = (),
         progress: Any = None,
         reuse_key: str | None = None,
-    ) -> ExperimentResult:
+    ) -> ArmRun:
+        if reuse_key is not None and reuse_key in self.shared:
+            self.reused.append(name)
+            return ArmRun(self.shared[reuse_key], 0.0)
         self.specs[name] = spec
         if name in self.crash:
             self.crash.discard(name)
@@ -286,7 +296,7 @@ class _SimulatedToolbox(Toolbox):
         family = spec.models[0].family
         per_trial, score = _FAMILIES.get(family, (2.0, 0.94))
         time_s, n = spec.budget.time_s or math.inf, spec.budget.n_trials or 1
-        return ExperimentResult(
+        result = ExperimentResult(
             status="ok",
             metric=spec.metric or "accuracy",
             best_score=score,
@@ -295,6 +305,9 @@ class _SimulatedToolbox(Toolbox):
             n_trials=min(n, max(1, int(time_s / per_trial))),
             fit_time_s=min(time_s, n * per_trial),
         )
+        if reuse_key is not None:
+            self.shared[reuse_key] = result
+        return ArmRun(result, result.fit_time_s)
 
 
 def _simulated_run(
@@ -329,6 +342,9 @@ def _simulated_run(
         assert "simulated kill" in str(exc)
         state = ResearchRun.open(run_dir).state()
         resumed = toolbox(None)
+        # The arms that finished before the kill are on disk, where the real toolbox finds
+        # an identical control again.
+        resumed.shared = tools.shared
         list(ResearchRun.open(run_dir).advance(llm, resumed))
         for name, spec in resumed.specs.items():
             hid = name.removesuffix("-control")
@@ -388,6 +404,50 @@ def test_without_the_cap_the_same_run_goes_on_and_the_llm_takes_more(
     capped = RunContext(**{**settings, "llm_share": 0.25})
     run, _ = _simulated_run(fakes, tmp_path / "capped", capped, monkeypatch)
     assert run.state()["round"] == 1 and _llm_s(run.state()) <= 0.25 * 300.0
+
+
+def _arm(family: str) -> ExperimentSpec:
+    return ExperimentSpec.model_validate({"models": [{"family": family}], "seed": 0})
+
+
+def _sharing_round() -> dict[str, Any]:
+    """OPEN_ROUND with four hypotheses: H1-H3 share a control, H4 has its own."""
+    shared, own = _arm("hist_gradient_boosting"), _arm("random_forest")
+    hypotheses = {
+        h: SimpleNamespace(control=c)
+        for h, c in (("H1", shared), ("H2", shared), ("H3", shared), ("H4", own))
+    }
+    return {**OPEN_ROUND, "hypotheses": hypotheses}
+
+
+def test_a_control_shared_by_several_hypotheses_is_planned_once() -> None:
+    state = _sharing_round()
+    equal = dict.fromkeys(TRIALS, 60)
+    # Four treatments and two distinct controls: six arms of the eight paid for.
+    assert spent_fraction(state, equal) == pytest.approx(6 / 8)
+    # An earlier round ran the shared control with these trials: it is not run again.
+    key = arm_key(with_budget(state["hypotheses"]["H1"].control, 60, 1.0))
+    done = ExperimentResult(status="ok", metric="accuracy", best_score=0.9)
+    assert spent_fraction({**state, "arms": {key: done}}, equal) == pytest.approx(5 / 8)
+    # A failed one is.
+    failed = ExperimentResult(status="failed", metric="accuracy", reason="r")
+    assert spent_fraction({**state, "arms": {key: failed}}, equal) == pytest.approx(6 / 8)
+    # Without controls, every hypothesis's seconds are spent.
+    no_controls = {**state, "hypotheses": {h: SimpleNamespace(control=None) for h in equal}}
+    assert spent_fraction(no_controls, equal) == 1.0
+
+
+def test_the_last_round_spends_the_time_its_shared_controls_leave() -> None:
+    ctx = RunContext(**BENCH)
+    state = _sharing_round()
+    equal = dict.fromkeys(TRIALS, 60)
+    trials, seconds, last = round_time(state, ctx, equal)
+    assert last is not None and set(trials.values()) == {60 * LAST_ROUND_TRIAL_FACTOR}
+    reserve = outlook(state, ctx, round_done=False).end_reserve_s
+    # Half of each hypothesis's seconds per arm; the arms that run use all the time left.
+    arm_s = {h: t / 2 for h, t in seconds.items()}
+    assert sum(arm_s.values()) + arm_s["H1"] + arm_s["H4"] == pytest.approx(300.0 - 60.0 - reserve)
+    assert len(set(arm_s.values())) == 1  # equal trials, equal caps
 
 
 def test_by_default_the_first_round_is_not_held_back_for_a_second() -> None:

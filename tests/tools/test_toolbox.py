@@ -34,6 +34,21 @@ def test_run_experiment_writes_the_run_dir_and_logs_start_and_finish(tmp_path: P
     assert [line.split('"event": "')[1].split('"')[0] for line in log] == ["start", "finish"]
 
 
+def test_a_reused_arm_costs_the_budget_nothing(tmp_path: Path) -> None:
+    tools = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
+    first = tools.run_arm("H1-control", _spec(), reuse_key="same arm")
+    assert first.result.ok and first.charged_s == first.result.fit_time_s > 0
+    # H2's identical control: the same result, charged once.
+    second = tools.run_arm("H2-control", _spec(), reuse_key="same arm")
+    assert second.result == first.result and second.charged_s == 0.0
+    assert not (tmp_path / "experiments" / "H2-control").exists()
+    # A later process finds the finished arm on disk, also at no cost.
+    again = Toolbox("sklearn:breast_cancer", run_dir=tmp_path).run_arm(
+        "H3-control", _spec(), reuse_key="same arm"
+    )
+    assert again.result.best_score == first.result.best_score and again.charged_s == 0.0
+
+
 def test_a_crashing_experiment_comes_back_as_a_failed_result(tmp_path: Path) -> None:
     tools = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
     # A regression spec on classification data: the backend raises, the tool reports.
