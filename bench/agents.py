@@ -127,9 +127,12 @@ def _run_cosci(
     tools = Toolbox(
         train, run_dir=run.dir, run_name=run.dir.name, holdout_fraction=holdout, seed=context.seed
     )
+    started = time.perf_counter()
     for _event in run.advance(llm, tools):
         pass
+    run_s = time.perf_counter() - started
     results = write_report(run)
+    report_s = time.perf_counter() - started - run_s
     if results.best_hypothesis is None or results.best_model_dir is None:
         raise RuntimeError(f"no hypothesis was tested ({results.stop_reason})")
     state = run.state()
@@ -154,6 +157,10 @@ def _run_cosci(
         ),
         "best_model_kind": results.best_model.kind if results.best_model is not None else None,
         "stop_reason": results.stop_reason,
+        # The run's own seconds (its budget's clock) and the report's after it (the best
+        # model's ensemble over the hypotheses, written outside the budget).
+        "run_s": round(run_s, 1),
+        "report_s": round(report_s, 1),
     }
 
 
