@@ -1,8 +1,9 @@
 """tools: the typed functions agents may call, thin adapters over the backend and memory.
 
 ``Toolbox`` binds them to one run (its data, memory and folder): ``profile_dataset``,
-``run_experiment``, ``search_literature``, ``similar_runs``, plus ``record_run`` (the
-runs ledger) and ``embed`` (sentence embeddings for proximity).
+``run_arm`` (an experiment arm and what it cost), ``search_literature``,
+``similar_runs``, plus ``record_run`` (the runs ledger) and ``embed`` (sentence
+embeddings for proximity).
 """
 
 from tools._errors import ToolError

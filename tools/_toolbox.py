@@ -152,26 +152,6 @@ class Toolbox:
 
     # ---------------------------------------------------------------- experiments
 
-    def run_experiment(
-        self,
-        name: str,
-        spec: ExperimentSpec,
-        *,
-        warm_start: Sequence[TrialConfig] = (),
-        progress: ProgressCallback | None = None,
-        reuse_key: str | None = None,
-    ) -> ExperimentResult:
-        """Run ``spec`` into ``experiments/<name>/``; a crash comes back as a failed result.
-
-        With ``reuse_key``, an ok result of an identical arm that already ran in this
-        process (same key), or whose finished folder is in ``experiments/`` (a killed
-        process ran it), is returned instead of running it again: hypotheses of one
-        round that share a control arm run it once.
-        """
-        return self.run_arm(
-            name, spec, warm_start=warm_start, progress=progress, reuse_key=reuse_key
-        ).result
-
     def run_arm(
         self,
         name: str,
@@ -181,9 +161,14 @@ class Toolbox:
         progress: ProgressCallback | None = None,
         reuse_key: str | None = None,
     ) -> ArmRun:
-        """:meth:`run_experiment`, with the seconds the call cost the run's budget: none
-        when an identical arm's result was reused, so that a control shared by several
-        hypotheses of a round is charged once."""
+        """Run ``spec`` into ``experiments/<name>/``; a crash comes back as a failed result.
+
+        With ``reuse_key``, an ok result of an identical arm that already ran in this
+        process (same key), or whose finished folder is in ``experiments/`` (a killed
+        process ran it), is returned instead of running it again: hypotheses of one
+        round that share a control arm run it once, and it is charged to the run's
+        budget once (a reused arm costs nothing).
+        """
         if self.storage is not None:
             # The study's name: a killed run's experiment rejoins it when run again.
             spec = spec.model_copy(update={"name": f"{self.study_prefix}{name}"})

@@ -287,23 +287,18 @@ def spent_fraction(state: ResearchState, trials: dict[str, int]) -> float:
     round runs five arms, not eight, and its caps can be raised to use the time."""
     hypotheses = state.get("hypotheses") or {}
     arms = state.get("arms") or {}
-    planned = ran = 0.0
+    ran = 0.0
     seen: set[str] = set()
     for hid, n in trials.items():
-        h = hypotheses.get(hid)
-        control = getattr(h, "control", None)
+        control = getattr(hypotheses.get(hid), "control", None)
         if control is None:
-            planned += 1.0
             ran += 1.0
             continue
-        planned += 1.0
-        ran += 0.5
         key = arm_key(with_budget(control, n, 1.0))
         cached = arms.get(key)
-        if key not in seen and (cached is None or not cached.ok):
-            ran += 0.5
+        ran += 1.0 if key not in seen and (cached is None or not cached.ok) else 0.5
         seen.add(key)
-    return ran / planned if planned else 1.0
+    return ran / len(trials) if trials else 1.0
 
 
 def round_time(

@@ -254,10 +254,10 @@ def test_a_shared_control_arm_that_finished_before_the_kill_is_not_run_again(
         )
 
     killed = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
-    first = killed.run_experiment("H1-control", control("H1-control"), reuse_key="same arm")
+    first = killed.run_arm("H1-control", control("H1-control"), reuse_key="same arm").result
     assert first.ok
     resumed = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
-    again = resumed.run_experiment("H2-control", control("H2-control"), reuse_key="same arm")
+    again = resumed.run_arm("H2-control", control("H2-control"), reuse_key="same arm").result
     assert again.ok and again.best_score == first.best_score
     events = _lines(tmp_path / "experiments.log")
     assert [(e["event"], e["experiment"]) for e in events] == [

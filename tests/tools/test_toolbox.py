@@ -26,7 +26,7 @@ def test_run_experiment_writes_the_run_dir_and_logs_start_and_finish(tmp_path: P
     tools = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
     stale = tmp_path / "experiments" / ".H1.partial-999"
     stale.mkdir(parents=True)  # what a killed run leaves behind
-    result = tools.run_experiment("H1", _spec(name="H1"))
+    result = tools.run_arm("H1", _spec(name="H1")).result
     assert result.ok and len(result.fold_scores) == 2
     assert result.run_dir == (tmp_path / "experiments" / "H1").resolve()
     assert not stale.exists()
@@ -52,7 +52,7 @@ def test_a_reused_arm_costs_the_budget_nothing(tmp_path: Path) -> None:
 def test_a_crashing_experiment_comes_back_as_a_failed_result(tmp_path: Path) -> None:
     tools = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
     # A regression spec on classification data: the backend raises, the tool reports.
-    result = tools.run_experiment("H2", _spec(task="regression", models=[{"family": "ridge"}]))
+    result = tools.run_arm("H2", _spec(task="regression", models=[{"family": "ridge"}])).result
     assert result.status == "failed"
     assert "SpecError" in (result.reason or "")
 
@@ -85,7 +85,7 @@ def test_memory_ledger_feeds_warm_starts_and_literature(tmp_path: Path) -> None:
     profile: DatasetProfile = tools.profile_dataset()
     assert tools.similar_runs(profile, 3) == []
     spec = _spec(name="H1")
-    result = tools.run_experiment("H1", spec)
+    result = tools.run_arm("H1", spec).result
     tools.record_run("H1", "Logistic regression wins.", spec, result, profile)
     similar = tools.similar_runs(profile, 3)
     assert similar and similar[0].best_config == result.best_config
