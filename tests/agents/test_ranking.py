@@ -212,13 +212,14 @@ def test_ratings_are_derived_from_the_state_alone(fakes: Any) -> None:
     assert again["elo_history"][0].superseded == {}
 
 
-def _bench_kendall_tau() -> Any:
+def _bench_agents() -> Any:
+    """bench/agents.py as a module (bench/ is scripts, not a package)."""
     path = Path(__file__).resolve().parents[2] / "bench" / "agents.py"
     spec = importlib.util.spec_from_file_location("bench_agents_for_tests", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.kendall_tau
+    return module
 
 
 def test_all_measured_draws_leave_everyone_at_1200_and_the_best_score_leads(fakes: Any) -> None:
@@ -235,9 +236,41 @@ def test_all_measured_draws_leave_everyone_at_1200_and_the_best_score_leads(fake
     # No measured difference, so nobody leads on Elo: the measured mean score decides.
     assert leader_order(state["hypotheses"], state["elo"]) == ["H2", "H1", "H3"]
     scores = {h: state["hypotheses"][h].result.best_score for h in close}
-    kendall_tau = _bench_kendall_tau()
+    kendall_tau = _bench_agents().kendall_tau
     assert kendall_tau({h: state["elo"][h] for h in close}, scores) is None  # undefined
     assert kendall_tau({"H1": 1216.0, "H2": 1200.0, "H3": 1184.0}, scores) == pytest.approx(1 / 3)
+
+
+def test_the_bench_pools_folds_into_one_paired_comparison() -> None:
+    bench = _bench_agents()
+
+    def row(system: str, fold: int, wrong: list[int], n: int = 10) -> dict[str, Any]:
+        figures = {"wall_s": 300.0, "llm_s": 60.0, "rounds": 2, "tested": 6,
+                   "decisive_measured": 1, "measured_matches": 9, "kendall_tau": None}  # fmt: skip
+        return {"system": system, "dataset": "german", "fold": fold, "n_test": n,
+                "error_rate": len(wrong) / n, "wrong_rows": wrong, **figures}  # fmt: skip
+
+    rows = [
+        row("backend", 0, [1, 2]), row("cosci", 0, [1, 3, 4]),  # cosci alone: 3, 4; backend: 2
+        row("backend", 1, [5, 6]), row("cosci", 1, [6]),  # backend alone: 5
+    ]  # fmt: skip
+    summary = bench.summarise(rows)
+    assert summary["cases"] == 2
+    # Per fold 3/2 and 1/2: the geometric mean of the two ratios.
+    assert summary["geomean error ratio cosci/backend"] == pytest.approx(
+        (1.5 * 0.5) ** 0.5, abs=1e-3
+    )
+    paired = summary["paired test rows"]
+    assert (paired["test rows"], paired["only cosci wrong"], paired["only backend wrong"]) == (
+        20, 2, 2,
+    )  # fmt: skip
+    assert paired["McNemar exact p"] == 1.0
+    # Rows from before the wrong rows were recorded: no paired comparison, no crash.
+    old = [{k: v for k, v in r.items() if k != "wrong_rows"} for r in rows]
+    assert "paired test rows" not in bench.summarise(old)
+    # Both folds appear in the table, each under its own label.
+    table = bench._table(rows, [("german", 0), ("german", 1)], 300)
+    assert "german (fold 0)" in table and "german (fold 1)" in table
 
 
 @pytest.mark.slow
