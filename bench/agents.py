@@ -84,8 +84,9 @@ def _run_backend(train: Any, test: Any, budget: float, workdir: Path) -> dict[st
     from automl_backend import ExperimentSpec, run_spec
 
     spec = ExperimentSpec.model_validate({"metric": "accuracy", "budget": {"time_s": budget}})
-    result = run_spec(spec, train, out_dir=workdir / "backend", test=test)
-    if result.test_score is None:
+    # Scored once, below, from the saved model, exactly as the co-scientist's best model is.
+    result = run_spec(spec, train, out_dir=workdir / "backend")
+    if not result.ok:
         raise RuntimeError(f"backend run failed: {result.reason}")
     return _scored(workdir / "backend", test)
 

@@ -22,7 +22,7 @@ def _spec(**fields: object) -> ExperimentSpec:
     )
 
 
-def test_run_experiment_writes_the_run_dir_and_logs_start_and_finish(tmp_path: Path) -> None:
+def test_run_arm_writes_the_run_dir_and_logs_start_and_finish(tmp_path: Path) -> None:
     tools = Toolbox("sklearn:breast_cancer", run_dir=tmp_path)
     stale = tmp_path / "experiments" / ".H1.partial-999"
     stale.mkdir(parents=True)  # what a killed run leaves behind
