@@ -4,7 +4,9 @@ Every HPO run directory keeps the out-of-fold predictions of its final model
 (``oof.npz``, see ``_hpo/oof.py``). Bagged greedy ensemble selection (Caruana et al., 2004;
 the same as inside a run) over those matrices gives each run a weight; the combined
 model averages the runs' already-fitted members with weight run weight x member
-weight. Nothing is refitted, so combining costs seconds.
+weight. Nothing is refitted and nothing is re-saved: the chosen runs' model files are
+linked into ``parts/`` and listed with their weights in ``model-parts.json``, so combining
+costs seconds even for runs whose models are large forests.
 """
 
 from __future__ import annotations
@@ -28,15 +30,24 @@ from automl_backend._hpo.oof import (
     OutOfFold,
     data_fingerprint,
     has_oof,
-    json_labels,
     load_oof,
     make_oof,
 )
 from automl_backend._integrity import record_files, verify_folder
 from automl_backend._metrics import describe_metric, metric_names, score
-from automl_backend._model import MODEL_FILE, FittedModel, load_model, model_file
+from automl_backend._model import (
+    MODEL_FILE,
+    PARTS_FILE,
+    ModelPart,
+    ModelParts,
+    model_file,
+    read_parts,
+)
 from automl_backend._result import ExperimentResult
 from automl_backend._rundir import prepare_run_dir
+
+PARTS_DIR = "parts"
+"""Inside a combined run directory: the parts' model files."""
 
 
 class CombinedRun(BaseModel):
@@ -90,15 +101,29 @@ class CombinedResult(BaseModel):
 class _Usable:
     name: str
     folder: Path
+    file: Path
+    """Its model file (``model.skops``, or ``model-parts.json`` of a combination)."""
     oof: OutOfFold
     result: ExperimentResult | None
+    pipelines: int
+    """Fitted pipelines in its model (0 when its result.json does not say)."""
 
 
-def _read_result(folder: Path) -> ExperimentResult | None:
+def _read_result(folder: Path) -> tuple[ExperimentResult | None, int]:
+    """A run's result and how many fitted pipelines its model holds."""
     try:
-        return ExperimentResult.model_validate_json((folder / "result.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
+        text = (folder / "result.json").read_text("utf-8")
+    except OSError:
+        return None, 0
+    try:
+        result = ExperimentResult.model_validate_json(text)
+        return result, len(result.ensemble)
+    except ValueError:
+        pass
+    try:
+        return None, CombinedResult.model_validate_json(text).n_members
+    except ValueError:
+        return None, 0
 
 
 def _collect(run_dirs: list[str | Path], trust: bool) -> tuple[list[_Usable], list[str]]:
@@ -121,14 +146,21 @@ def _collect(run_dirs: list[str | Path], trust: bool) -> tuple[list[_Usable], li
             skipped.append(f"{name}: no {MODEL_FILE}")
             continue
         if not trust:  # before reading anything from the folder
-            verify_folder(folder, [file.name])
+            verify_folder(folder, _required_files(file))
         try:
             oof = load_oof(folder)
         except ValueError as exc:
             skipped.append(f"{name}: {exc}")
             continue
-        usable.append(_Usable(name, folder, oof, _read_result(folder)))
+        usable.append(_Usable(name, folder, file, oof, *_read_result(folder)))
     return usable, skipped
+
+
+def _required_files(file: Path) -> list[str]:
+    """The files a model file needs listed in its folder's manifest."""
+    if file.name != PARTS_FILE:
+        return [file.name]
+    return [file.name, *(p.file for p in read_parts(file).parts)]
 
 
 def _check_compatible(usable: list[_Usable], dataset: Dataset | None) -> None:
@@ -188,34 +220,19 @@ def _select(predictions: dict[int, np.ndarray], y: np.ndarray, metric: str, size
     return weights, ensemble, []
 
 
-def _merge_models(chosen: list[tuple[_Usable, float]], trust: bool) -> FittedModel:
-    """One FittedModel over the chosen runs' members, weights multiplied through."""
-    members: list[tuple[float, Any]] = []
-    configs: list[dict[str, Any]] = []
-    base: FittedModel | None = None
+def _parts(chosen: list[tuple[_Usable, float]]) -> list[tuple[str, float, Path]]:
+    """``(run, weight, model file)`` of every part of the combination: a chosen run's own
+    model file, or the parts of a chosen combination with their weights multiplied."""
+    parts: list[tuple[str, float, Path]] = []
     for run, run_weight in chosen:
-        model = load_model(run.folder, trust=trust)
-        if json_labels(model.classes) != run.oof.info.classes or model.task != run.oof.info.task:
-            raise BackendError(f"run {run.name}: its model does not match its oof.json")
-        if base is None:
-            base = model
-        elif model.column_types != base.column_types:
-            raise BackendError(
-                f"run {run.name} reads other columns than {chosen[0][0].name}; cannot combine"
+        if run.file.name != PARTS_FILE:
+            parts.append((run.name, run_weight, run.file))
+            continue
+        for part in read_parts(run.file).parts:
+            parts.append(
+                (f"{run.name}/{part.run}", run_weight * part.weight, run.folder / part.file)
             )
-        total = sum(w for w, _ in model.members)
-        described = model.member_configs
-        if len(described) != len(model.members):
-            described = [{} for _ in model.members]
-        for (weight, pipeline), config in zip(model.members, described, strict=True):
-            share = run_weight * weight / total
-            members.append((share, pipeline))
-            configs.append({**config, "run": run.name, "run_weight": run_weight, "weight": share})
-    assert base is not None
-    return FittedModel(
-        task=base.task, target=base.target, column_types=dict(base.column_types),
-        classes=list(base.classes), members=members, member_configs=configs, metric=base.metric,
-    )  # fmt: skip
+    return parts
 
 
 def combine_runs(
@@ -236,7 +253,7 @@ def combine_runs(
     each with a note. ``dataset``: optional; when given, the runs must have been trained
     on exactly it. ``metric``: what selection maximises (default: the runs' own metric).
     ``size``/``bags``: greedy rounds and bags of the ensemble selection.
-    ``out_dir``: the run directory to write (``model.skops`` usable by
+    ``out_dir``: the run directory to write (``model-parts.json`` and ``parts/``, usable by
     :func:`load_model` and ``cosci predict``, ``result.json``, ``report.md``, ``oof.npz``,
     ``manifest.json``); None writes nothing. Incompatible runs (other task, classes or
     rows) raise :class:`BackendError`. A run directory whose manifest is missing or does
@@ -261,7 +278,6 @@ def combine_runs(
         {i: u.oof.prediction for i, u in enumerate(usable)}, y, metric, size, bags, seed, own[0]
     )
     chosen = [(usable[i], w) for i, w in weights.items() if w > 0]
-    model = _merge_models(chosen, trust)
     runs = [
         CombinedRun(
             name=u.name, run_dir=u.folder, run_id=u.oof.info.run_id,
@@ -272,14 +288,20 @@ def combine_runs(
         for i, u in enumerate(usable)
     ]  # fmt: skip
     result = CombinedResult(
-        task=model.task, metric=metric, run_dir=None, runs=runs, ensemble_score=ensemble,
+        task=usable[0].oof.info.task, metric=metric, run_dir=None, runs=runs, ensemble_score=ensemble,
         best_single_score=own[0], selection_rows=int(mask.sum()), n_rows=len(y),
-        n_members=len(model.members), skipped=skipped, notes=notes,
+        n_members=sum(run.pipelines for run, _ in chosen), skipped=skipped, notes=notes,
     )  # fmt: skip
     result.fit_time_s = round(time.monotonic() - started, 3)
     if out_dir is not None:
         blend = sum(w * run.oof.prediction for run, w in chosen)
-        _write(Path(out_dir), result, model, _blend_oof(usable[0].oof, blend, metric, runs), chosen)
+        _write(
+            Path(out_dir),
+            result,
+            _parts(chosen),
+            _blend_oof(usable[0].oof, blend, metric, runs),
+            chosen,
+        )
     return result
 
 
@@ -293,14 +315,25 @@ def _blend_oof(first: OutOfFold, blend: Any, metric: str, runs: list[CombinedRun
     )  # fmt: skip
 
 
-def _write(final_dir: Path, result: CombinedResult, model: FittedModel, oof: OutOfFold,
-           chosen: list[tuple[_Usable, float]]) -> None:  # fmt: skip
-    """Write into a hidden sibling, then move it into place (no half-written run dirs)."""
+def _write(final_dir: Path, result: CombinedResult, parts: list[tuple[str, float, Path]],
+           oof: OutOfFold, chosen: list[tuple[_Usable, float]]) -> None:  # fmt: skip
+    """Write into a hidden sibling, then move it into place (no half-written run dirs).
+
+    The parts' model files are hard-linked (copied across file systems), never re-saved:
+    a combination of large forests costs no new serialisation."""
     final, workdir = prepare_run_dir(final_dir)
     assert final is not None and workdir is not None
     try:
         result.run_dir = final
-        model.save(workdir / MODEL_FILE)
+        (workdir / PARTS_DIR).mkdir()
+        listed = []
+        for i, (run, weight, source) in enumerate(parts):
+            name = f"{PARTS_DIR}/{i:02d}{source.suffix}"
+            _link_or_copy(source, workdir / name)
+            listed.append(ModelPart(file=name, weight=weight, run=run))
+        text = ModelParts(parts=listed).model_dump_json(indent=2)
+        (workdir / PARTS_FILE).write_text(text, encoding="utf-8")
+        record_files(workdir, [PARTS_FILE, *(p.file for p in listed)])
         oof.save(workdir)
         dataset_json = chosen[0][0].folder / "dataset.json"
         if dataset_json.is_file():
@@ -315,6 +348,13 @@ def _write(final_dir: Path, result: CombinedResult, model: FittedModel, oof: Out
     if final.exists():
         final.rmdir()
     os.replace(workdir, final)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def combined_report(result: CombinedResult) -> str:

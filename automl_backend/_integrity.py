@@ -47,7 +47,7 @@ def record_files(folder: Path, names: Iterable[str], *, missing_ok: bool = False
     for name in names:
         if missing_ok and not (folder / name).is_file():
             continue
-        manifest[_checked_name(name)] = file_sha256(folder / name)
+        manifest[checked_name(name)] = file_sha256(folder / name)
     partial = folder / f".{MANIFEST_FILE}.partial"
     partial.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(partial, folder / MANIFEST_FILE)
@@ -88,12 +88,12 @@ def _read(folder: Path) -> dict[str, str] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError("not an object")
-        return {_checked_name(k): _checked_digest(v) for k, v in data.items()}
+        return {checked_name(k): _checked_digest(v) for k, v in data.items()}
     except (OSError, ValueError) as exc:
         raise refusal(folder, f"its {MANIFEST_FILE} is not valid ({exc})") from None
 
 
-def _checked_name(name: object) -> str:
+def checked_name(name: object) -> str:
     """A relative path inside the folder (never absolute, never through ``..``)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"bad file name {name!r}")

@@ -1,5 +1,10 @@
 """FittedModel: the final (ensemble) model of a run, saved as ``model.skops``.
 
+A combination of runs (:func:`automl_backend.combine_runs`) keeps its runs' model files
+as they are, under ``parts/``, and lists them with their weights in ``model-parts.json``;
+loading it loads each part and multiplies the weights through. Writing a combination is
+then a copy (or hard link) of files that are already saved, not a new serialisation.
+
 skops stores the object tree as data and, when loading, builds only the types it is
 told to trust: scikit-learn's own, plus :data:`TRUSTED_TYPES` (what our pipelines hold
 besides). Folders of older versions hold ``model.joblib``, a pickle, which runs code
@@ -11,14 +16,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from automl_backend._dataset import Dataset
 from automl_backend._errors import BackendError, DataError
-from automl_backend._integrity import record_files, refusal, verify_folder
+from automl_backend._integrity import checked_name, record_files, refusal, verify_folder
 from automl_backend._metrics import score
 from automl_backend._preprocess import coerce_columns
 
@@ -27,7 +33,9 @@ log = logging.getLogger("automl_backend")
 MODEL_FILE = "model.skops"
 LEGACY_MODEL_FILE = "model.joblib"
 """Older versions' pickle; also written when skops cannot represent a model."""
-MODEL_FILES = (MODEL_FILE, LEGACY_MODEL_FILE)
+PARTS_FILE = "model-parts.json"
+"""A combination of runs: its parts' model files and weights (see :class:`ModelParts`)."""
+MODEL_FILES = (MODEL_FILE, PARTS_FILE, LEGACY_MODEL_FILE)
 
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
@@ -160,6 +168,62 @@ class FittedModel:
         return path
 
 
+class ModelPart(BaseModel):
+    """One run's saved model inside a combination."""
+
+    model_config = ConfigDict(extra="forbid")
+    file: str
+    """Path of the part's model file, relative to the combination's folder."""
+    weight: float = Field(gt=0, le=1)
+    run: str
+    """The run it came from."""
+
+
+class ModelParts(BaseModel):
+    """``model-parts.json``: a combined model as weighted, already saved parts."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["model-parts"] = "model-parts"
+    parts: list[ModelPart] = Field(min_length=1)
+
+
+def merge_models(parts: list[tuple[str, float, FittedModel]]) -> FittedModel:
+    """One FittedModel over weighted ``(run, weight, model)`` parts, weights multiplied
+    through; parts that read other columns or predict other classes are refused."""
+    members: list[tuple[float, Any]] = []
+    configs: list[dict[str, Any]] = []
+    base = parts[0][2]
+    for run, run_weight, model in parts:
+        if (model.task, model.classes) != (base.task, base.classes):
+            raise BackendError(f"part {run} predicts other classes than {parts[0][0]}")
+        if model.column_types != base.column_types:
+            raise BackendError(f"part {run} reads other columns than {parts[0][0]}")
+        total = sum(w for w, _ in model.members)
+        described = model.member_configs
+        if len(described) != len(model.members):
+            described = [{} for _ in model.members]
+        for (weight, pipeline), config in zip(model.members, described, strict=True):
+            share = run_weight * weight / total
+            members.append((share, pipeline))
+            configs.append({**config, "run": run, "run_weight": run_weight, "weight": share})
+    return FittedModel(
+        task=base.task, target=base.target, column_types=dict(base.column_types),
+        classes=list(base.classes), members=members, member_configs=configs, metric=base.metric,
+    )  # fmt: skip
+
+
+def read_parts(file: Path) -> ModelParts:
+    """The parts list of a combination, checked (paths stay inside its folder)."""
+    try:
+        parts = ModelParts.model_validate_json(file.read_text(encoding="utf-8"))
+        for part in parts.parts:
+            checked_name(part.file)
+    except (OSError, ValidationError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise BackendError(f"cannot read {file}: {first}") from None
+    return parts
+
+
 def _label_dtype(classes: list[Any]) -> Any:
     values = np.asarray(classes)
     return values.dtype if values.dtype.kind in "biuf" else object
@@ -174,8 +238,16 @@ def model_file(folder: Path) -> Path | None:
     return next((folder / n for n in MODEL_FILES if (folder / n).is_file()), None)
 
 
+def saved_size(file: Path) -> int:
+    """Bytes of a saved model: the file, or every part a ``model-parts.json`` lists."""
+    if file.name != PARTS_FILE:
+        return file.stat().st_size
+    return sum((file.parent / p.file).stat().st_size for p in read_parts(file).parts)
+
+
 def load_model(path: str | Path, trust: bool = False) -> FittedModel:
-    """Load a run's model from its run directory or its model file.
+    """Load a run's model from its run directory or its model file (a combination's
+    ``model-parts.json`` loads every part it lists).
 
     Unless ``trust``, the folder's manifest must list the model file and every hash in
     it must match, and the model must be a skops file naming only trusted types;
@@ -187,11 +259,24 @@ def load_model(path: str | Path, trust: bool = False) -> FittedModel:
     file = (model_file(path) or path / MODEL_FILE) if path.is_dir() else path
     if not file.is_file():
         raise BackendError(f"no model found at {file}")
-    pickled = file.suffix != ".skops"
+    if file.name == PARTS_FILE:
+        parts = read_parts(file)
+        if not trust:
+            verify_folder(file.parent, [file.name, *(p.file for p in parts.parts)])
+        loaded = [(p.run, p.weight, _load_file(file.parent / p.file, trust)) for p in parts.parts]
+        return merge_models(loaded)
     if not trust:
         verify_folder(file.parent, [file.name])
-        if pickled:
-            raise refusal(file, f"{file.name} is a pickle, which runs code when loaded")
+    return _load_file(file, trust)
+
+
+def _load_file(file: Path, trust: bool) -> FittedModel:
+    """One model file whose folder was verified (or is trusted)."""
+    if not file.is_file():
+        raise BackendError(f"no model found at {file}")
+    pickled = file.suffix != ".skops"
+    if pickled and not trust:
+        raise refusal(file, f"{file.name} is a pickle, which runs code when loaded")
     try:
         model = _load_pickle(file) if pickled else _load_skops(file, trust)
     except BackendError:

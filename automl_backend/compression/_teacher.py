@@ -40,7 +40,7 @@ class Teacher:
 
 def load_teacher(run_dir: Path, trust: bool = False) -> Teacher:
     """The model of ``run_dir``; its loader checks the folder's manifest unless ``trust``."""
-    from automl_backend._model import MODEL_FILES, model_file
+    from automl_backend._model import MODEL_FILES, model_file, saved_size
     from automl_backend.nas._artifact import LEGACY_MODEL_FILE, MODEL_FILE
 
     run_dir = Path(run_dir)
@@ -71,7 +71,7 @@ def load_teacher(run_dir: Path, trust: bool = False) -> Teacher:
         def proba(X: Any) -> np.ndarray:
             return fitted.predict_proba(X if isinstance(X, pd.DataFrame) else pd.DataFrame(X))
 
-        size = automl_file.stat().st_size / 1024
+        size = saved_size(automl_file) / 1024
         return Teacher(
             "automl", run_dir, list(fitted.classes), proba, size, None, _data_info(run_dir)
         )

@@ -22,7 +22,9 @@ from automl_backend import (
     train_test_split_dataset,
 )
 from automl_backend._hpo.oof import load_oof
+from automl_backend._integrity import file_sha256
 from automl_backend._metrics import score
+from automl_backend._model import read_parts
 from cosci.cli import app
 
 
@@ -80,8 +82,15 @@ def test_combined_model_mixes_the_fitted_members_of_both_runs(runs, tmp_path: Pa
     assert result.ensemble_score >= result.best_single_score
     assert result.selection_rows == result.n_rows == runs["train"].n_rows
     assert {r.name for r in result.runs} == {"linear", "knn"}
-    for name in ("model.skops", "manifest.json", "result.json", "report.md", "oof.npz", "oof.json"):
+    for name in ("model-parts.json", "manifest.json", "result.json", "report.md", "oof.npz"):
         assert (out / name).is_file(), name
+    # The chosen runs' model files are kept byte for byte, not re-saved.
+    parts = {p.run: p for p in read_parts(out / "model-parts.json").parts}
+    assert sorted(parts) == sorted(r.name for r in result.chosen)
+    for run in result.chosen:
+        part = parts[run.name]
+        assert file_sha256(out / part.file) == file_sha256(run.run_dir / "model.skops")
+        assert part.weight == pytest.approx(run.weight)
     saved = CombinedResult.model_validate_json((out / "result.json").read_text())
     assert saved.runs == result.runs and saved.ensemble_score == result.ensemble_score
     assert "optimistic" in (out / "report.md").read_text()
@@ -101,6 +110,32 @@ def test_combined_model_mixes_the_fitted_members_of_both_runs(runs, tmp_path: Pa
     # The saved out-of-fold blend scores what the result says.
     blend = load_oof(out)
     assert blend.info.score == pytest.approx(result.ensemble_score)
+
+
+def test_a_combination_of_a_combination_lists_the_inner_parts(runs, tmp_path: Path) -> None:
+    inner = tmp_path / "inner"
+    combine_runs([runs["linear"], runs["knn"]], out_dir=inner, seed=0)
+    outer = tmp_path / "outer"
+    result = combine_runs([inner, runs["linear"]], out_dir=outer, seed=0)
+    parts = read_parts(outer / "model-parts.json").parts
+    # Flattened: every part is a single run's model file, never another parts list.
+    assert all(p.file.endswith(".skops") for p in parts)
+    assert sum(p.weight for p in parts) == pytest.approx(1.0, abs=1e-5)
+    test = runs["test"].X
+    expected = sum(
+        r.weight * load_model(r.run_dir).predict_proba(test) for r in result.runs if r.weight
+    )
+    assert np.allclose(load_model(outer).predict_proba(test), expected, atol=1e-5)
+
+
+def test_a_parts_list_pointing_outside_its_folder_is_refused(runs, tmp_path: Path) -> None:
+    out = tmp_path / "combined"
+    combine_runs([runs["linear"], runs["knn"]], out_dir=out, seed=0)
+    listed = json.loads((out / "model-parts.json").read_text())
+    listed["parts"][0]["file"] = "../linear/model.skops"
+    (out / "model-parts.json").write_text(json.dumps(listed))
+    with pytest.raises(BackendError, match="points outside the folder"):
+        load_model(out, trust=True)
 
 
 def test_cosci_predict_reads_a_combined_run_dir(runs, tmp_path: Path) -> None:

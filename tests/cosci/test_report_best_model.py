@@ -93,7 +93,7 @@ def test_best_model_is_the_ensemble_of_the_tested_hypotheses(finished_run: Resea
 
 def test_a_second_report_reuses_the_ensemble(finished_run: ResearchRun) -> None:
     first = write_report(finished_run)
-    model = finished_run.dir / "best_model" / "model.skops"
+    model = finished_run.dir / "best_model" / "model-parts.json"
     stamp = model.stat().st_mtime_ns
     again = write_report(finished_run)
     assert again.best_model == first.best_model

@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_backend import BackendError, ExperimentSpec, combine_runs, load_dataset, load_model
+from automl_backend import (
+    BackendError,
+    ExperimentSpec,
+    UntrustedModelError,
+    combine_runs,
+    load_dataset,
+    load_model,
+)
 from automl_backend._hpo.run import run_hpo
 from cosci._best_model import write_best_model
 
@@ -237,8 +244,15 @@ def test_combine_runs_with_trust_loads_an_older_style_folder(
     with pytest.raises(BackendError, match="trust"):
         combine_runs([folder], out_dir=None)
     assert not marker.exists()
+    # Combining reads out-of-fold predictions only; the pickle is linked, not loaded.
+    combine_runs([folder], out_dir=tmp_path / "combined", trust=True)
+    assert not marker.exists()
+    # Loading the combination loads the pickle: refused unless trusted, as on its own.
+    with pytest.raises(UntrustedModelError, match="pickle"):
+        load_model(tmp_path / "combined")
+    assert not marker.exists()
     with pytest.raises(BackendError, match="does not hold a cosci model"):
-        combine_runs([folder], out_dir=None, trust=True)
+        load_model(tmp_path / "combined", trust=True)
     assert marker.exists()
 
 
@@ -275,3 +289,18 @@ def test_best_model_of_normal_experiments_loads_without_trust(
         for m in best.members
     )
     assert np.allclose(shipped, mixed, atol=1e-6)
+
+
+def test_predict_refuses_a_combination_whose_part_changed(
+    runs: dict[str, Any], tmp_path: Path
+) -> None:
+    combined = tmp_path / "combined"
+    combine_runs([runs["logistic"], runs["knn"]], out_dir=combined)
+    part = next((combined / "parts").iterdir())
+    marker = tmp_path / "marker"
+    part.unlink()  # a hard link to the run's file: replace it, never write through it
+    _plant(part, marker)
+    _assert_refused(_predict(combined, runs, tmp_path))
+    assert not marker.exists()
+    # The runs the parts came from are untouched.
+    assert len(load_model(runs["logistic"]).members) >= 1
