@@ -7,6 +7,7 @@ import path. Classification estimators are always fitted on labels 0..k-1.
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -96,6 +97,46 @@ EARLY_STOPPING_SHARE = 0.1
 EARLY_STOPPING_PATIENCE = 50
 """Rounds without improvement of the validation loss before boosting stops."""
 
+_fit_deadline: float | None = None
+"""``time.monotonic()`` by which an early-stopped fit in this process stops adding
+rounds (set per fit by a trial's child process; None: no limit)."""
+
+
+def set_fit_deadline(deadline: float | None) -> None:
+    """Boosting fits in this process stop adding rounds at ``deadline`` (monotonic clock)
+    and keep their best round so far, as early stopping would; None lifts the limit."""
+    global _fit_deadline
+    _fit_deadline = deadline
+
+
+class _StopAtDeadline:
+    """A LightGBM callback: past the deadline, end boosting at the best round so far.
+
+    It runs after early stopping's own callback (``order``) and reuses its record of the
+    best round, so a fit cut by time is the model early stopping would have kept had the
+    validation loss stopped improving then. A trial that would otherwise be killed at its
+    time limit with nothing to show gives a scored, shorter model instead.
+    """
+
+    order = 31
+    before_iteration = False
+
+    def __init__(self, stopper: Any, deadline: float) -> None:
+        self.stopper, self.deadline = stopper, deadline
+        self.stopped = False
+
+    def __call__(self, env: Any) -> None:
+        if time.monotonic() < self.deadline:
+            return
+        from lightgbm.callback import EarlyStopException
+
+        self.stopped = True
+        best = getattr(self.stopper, "best_iter", None)
+        scores = getattr(self.stopper, "best_score_list", None)
+        if best and scores:
+            raise EarlyStopException(best[0], scores[0])
+        raise EarlyStopException(env.iteration, env.evaluation_result_list)
+
 
 class _EarlyStopped(BaseEstimator):
     """A LightGBM model that stops adding rounds when a held-out share stops improving.
@@ -134,12 +175,16 @@ class _EarlyStopped(BaseEstimator):
             evaluation: dict[str, Any] = {"eval_X": held_out[0], "eval_y": held_out[1]}
         else:
             evaluation = {"eval_set": [held_out]}
+        stopper = lightgbm.early_stopping(self.patience, verbose=False)
+        callbacks: list[Any] = [stopper]
+        if _fit_deadline is not None:
+            callbacks.append(_StopAtDeadline(stopper, _fit_deadline))
         self.estimator_.fit(
-            _rows(X, fit_rows), y[fit_rows],
-            callbacks=[lightgbm.early_stopping(self.patience, verbose=False)], **evaluation,
+            _rows(X, fit_rows), y[fit_rows], callbacks=callbacks, **evaluation,
         )  # fmt: skip
         best = getattr(self.estimator_, "best_iteration_", 0) or self.estimator.n_estimators
         self.best_iteration_ = int(best)
+        self.cut_by_time_ = any(isinstance(c, _StopAtDeadline) and c.stopped for c in callbacks)
         if isinstance(self, ClassifierMixin):
             self.classes_ = self.estimator_.classes_
         self.n_features_in_ = self.estimator_.n_features_in_
@@ -166,14 +211,25 @@ def _rows(X: Any, rows: np.ndarray) -> Any:
     return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
 
-def boosting_rounds(model: Any) -> int | None:
-    """Rounds an early-stopped model kept (the last step of a pipeline); None otherwise."""
+def _early_stopped(model: Any) -> _EarlyStopped | None:
     steps = getattr(model, "steps", None)
     last = steps[-1][1] if steps else model
     inner = getattr(last, "estimator_", None)
     if isinstance(inner, _EarlyStopped):  # wrapped, e.g. by the SMOTE oversampler
         last = inner
-    return getattr(last, "best_iteration_", None) if isinstance(last, _EarlyStopped) else None
+    return last if isinstance(last, _EarlyStopped) else None
+
+
+def boosting_rounds(model: Any) -> int | None:
+    """Rounds an early-stopped model kept (the last step of a pipeline); None otherwise."""
+    found = _early_stopped(model)
+    return getattr(found, "best_iteration_", None) if found is not None else None
+
+
+def cut_by_time(model: Any) -> bool:
+    """Whether an early-stopped model's boosting was ended by the fit deadline."""
+    found = _early_stopped(model)
+    return bool(getattr(found, "cut_by_time_", False)) if found is not None else False
 
 
 def _lightgbm(p: dict[str, Any], cls: bool, seed: int, threads: int, n: int) -> Any:

@@ -28,8 +28,9 @@ class TrialExecutor(Protocol):
     """Runs trials and reports their fold results, keyed by trial number."""
 
     def start(self, number: int, problem: Problem, config: TrialConfig,
-              measures: tuple[str, ...]) -> None:  # fmt: skip
-        """Begin evaluating ``config`` fold by fold (``measures``: extra objectives)."""
+              measures: tuple[str, ...], deadline: float | None = None) -> None:  # fmt: skip
+        """Begin evaluating ``config`` fold by fold (``measures``: extra objectives;
+        ``deadline``: when the loop will stop it, on the monotonic clock)."""
         ...
 
     def poll(self, timeout: float) -> dict[int, list[TrialMessage]]:
@@ -49,9 +50,9 @@ class ForkExecutor:
         self._tasks: dict[int, ChildTask] = {}
 
     def start(self, number: int, problem: Problem, config: TrialConfig,
-              measures: tuple[str, ...]) -> None:  # fmt: skip
+              measures: tuple[str, ...], deadline: float | None = None) -> None:  # fmt: skip
         self._tasks[number] = ChildTask.start(
-            trial_child, (problem, config, measures), None, memory_mb=self.memory_mb
+            trial_child, (problem, config, measures, deadline), None, memory_mb=self.memory_mb
         )
 
     def poll(self, timeout: float) -> dict[int, list[TrialMessage]]:

@@ -202,7 +202,7 @@ class Search:
         if end is not None and (deadline is None or end < deadline):
             deadline, reason = end, "stopped: the time budget ran out"
         measures = tuple(o for o in self.objectives if o != "score")
-        self.executor.start(trial.number, self.problem, config, measures)
+        self.executor.start(trial.number, self.problem, config, measures, deadline=deadline)
         self.running[trial.number] = _Running(trial, config, deadline, reason, now)
         self.launched += 1
         return True
@@ -238,8 +238,14 @@ class Search:
             run.deadline, run.deadline_reason = end, "stopped: the time budget ran out"
         if run.deadline is not None and now >= run.deadline:
             self._finish(run, "failed", run.deadline_reason)
-        elif run.deadline is not None and run.folds and len(run.folds) < len(self.problem.folds):
-            # Fold times are roughly equal, so the first ones predict the end.
+        elif (
+            run.deadline is not None
+            and run.folds
+            and len(run.folds) < len(self.problem.folds)
+            and not any(f.cut for f in run.folds)
+        ):
+            # Fold times are roughly equal, so the first ones predict the end (unless
+            # boosting is being cut to fit: then each fold fits its share of the time).
             rung_time = sum(r.fit_time_s for r in run.rungs)
             per_fold = (now - run.started - rung_time) / len(run.folds)
             if now + per_fold * (len(self.problem.folds) - len(run.folds)) > run.deadline + 1.0:
@@ -298,6 +304,11 @@ class Search:
         rounds = [f.rounds for f in run.folds if f.rounds is not None]
         if rounds:
             record.rounds = round(float(np.mean(rounds)))
+        if state == "complete" and reason is None and any(f.cut for f in run.folds):
+            record.reason = (
+                f"boosting ended at the trial's time limit; kept its best round "
+                f"({record.rounds} rounds)"
+            )
         record.rung_scores = [r.score for r in run.rungs]
         if state == "complete":
             mean = float(np.mean(scores)) if scores else math.nan

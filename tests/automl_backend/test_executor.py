@@ -28,11 +28,11 @@ class InProcessExecutor:
         self._waiting: dict[int, list[TrialMessage]] = {}
 
     def start(self, number: int, problem: Problem, config: TrialConfig,
-              measures: tuple[str, ...]) -> None:  # fmt: skip
+              measures: tuple[str, ...], deadline: float | None = None) -> None:  # fmt: skip
         self.started.append(number)
         messages: list[TrialMessage] = []
         try:
-            trial_child(messages.append, problem, config, measures)
+            trial_child(messages.append, problem, config, measures, deadline)
         except Exception as exc:
             messages.append(("failed", f"{type(exc).__name__}: {exc}"))
         self._waiting[number] = messages

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,13 @@ from lightgbm import LGBMClassifier
 from sklearn.datasets import make_classification
 
 from automl_backend import CVSpec, ExperimentSpec, load_dataset, parse_spec
-from automl_backend._builders import EARLY_STOPPING_MIN_ROWS, boosting_rounds, build_estimator
+from automl_backend._builders import (
+    EARLY_STOPPING_MIN_ROWS,
+    boosting_rounds,
+    build_estimator,
+    cut_by_time,
+    set_fit_deadline,
+)
 from automl_backend._errors import SpecError
 from automl_backend._hpo.finalize import REFIT_ROUNDS_GROWTH, refit_config
 from automl_backend._hpo.run import _encode, _rungs, run_hpo
@@ -67,6 +75,48 @@ def test_lightgbm_fits_every_round_when_asked_or_on_few_rows() -> None:
     few = build_estimator("lightgbm", {}, classification=True, n_train=EARLY_STOPPING_MIN_ROWS - 1)
     assert isinstance(off, LGBMClassifier) and isinstance(few, LGBMClassifier)
     assert boosting_rounds(off) is None
+
+
+def test_a_boosting_fit_past_its_deadline_keeps_its_best_round_so_far() -> None:
+    frame = _table(3_000, 8, seed=2)
+    X, y = frame.drop(columns="y"), frame["y"].to_numpy()
+    # A slow learning rate keeps improving for thousands of rounds: early stopping alone
+    # would not end it.
+    params = {"n_estimators": 5000, "learning_rate": 0.001}
+    free = build_estimator("lightgbm", params, classification=True, n_train=len(y))
+    free.fit(X, y)
+    assert not cut_by_time(free)
+    set_fit_deadline(time.monotonic() + 0.3)
+    try:
+        cut = build_estimator("lightgbm", params, classification=True, n_train=len(y))
+        cut.fit(X, y)
+    finally:
+        set_fit_deadline(None)
+    rounds = boosting_rounds(cut)
+    assert cut_by_time(cut) and rounds is not None
+    assert 1 <= rounds < boosting_rounds(free)  # type: ignore[operator]
+    assert (cut.predict(X) == y).mean() > 0.7
+
+
+def test_a_boosting_trial_cut_by_its_time_limit_is_scored_and_says_so() -> None:
+    data = load_dataset(_table(3_000, 8, seed=3), "y")
+    spec = ExperimentSpec.model_validate({
+        # A slow learning rate keeps improving for all 5000 rounds: 3.6 s a fold here, where
+        # a fold gets at most 0.6 x 8 / 2 = 2.4 s.
+        "models": [{"family": "lightgbm", "params": {
+            "n_estimators": {"type": "int", "low": 5000, "high": 5000},
+            "learning_rate": {"type": "float", "low": 0.001, "high": 0.001}}}],
+        "budget": {"time_s": None, "n_trials": 1, "trial_timeout_s": 8},
+        "cv": {"folds": 2},
+        "search": {"enqueue_defaults": False, "portfolio": False},
+    })  # fmt: skip
+    output = run_hpo(spec, data)
+    [record] = output.records
+    assert record.state == "complete", record.reason
+    assert record.reason is not None and "time limit" in record.reason
+    assert record.rounds is not None and record.rounds < 4000
+    assert record.score is not None and record.score > 0.7
+    assert output.model is not None
 
 
 def test_the_refit_boosts_for_the_rounds_the_trials_found() -> None:

@@ -149,12 +149,13 @@ def test_watchdog_ends_the_child_where_no_parent_death_signal_exists(
     assert _wait_for(lambda: not _alive(child), 5), "the child outlived its parent"
 
 
-def _hungry_knn(send: Any, problem: Any, config: Any, measures: tuple[str, ...]) -> None:
+def _hungry_knn(send: Any, problem: Any, config: Any, measures: tuple[str, ...],
+                deadline: float | None = None) -> None:  # fmt: skip
     """knn trials reserve 8 GiB of address space first (never touched, so never real RAM)."""
     if config.family == "knn":
         hog = np.empty(8 << 30, dtype=np.uint8)
         del hog
-    _real_trial_child(send, problem, config, measures)
+    _real_trial_child(send, problem, config, measures, deadline)
 
 
 _real_trial_child = executor_module.trial_child
