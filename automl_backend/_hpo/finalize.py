@@ -96,16 +96,34 @@ def refit_config(record: HPOTrial) -> TrialConfig:
     return TrialConfig(family=config.family, params=params, preprocessing=config.preprocessing)
 
 
+def _rows_growth(n_folds: int) -> float:
+    """All rows over a training fold's rows (a holdout keeps 80 % for training)."""
+    return 1.0 + 1.0 / (n_folds - 1) if n_folds > 1 else 1.25
+
+
 def expected_refit_s(record: HPOTrial, n_folds: int) -> float:
     """Rough seconds to refit ``record`` on all rows, from its mean fold fit time.
 
     All rows are more than a training fold; kernel SVMs grow about quadratically.
     """
-    growth = 1.0 + 1.0 / (n_folds - 1) if n_folds > 1 else 1.25
+    growth = _rows_growth(n_folds)
     if record.config.family == "svm":
         growth **= 2
     per_fold = record.fit_time_s / max(len(record.fold_scores), 1)
     return 1.2 * growth * per_fold + 0.1
+
+
+SAVE_MB_PER_S = 80.0
+"""Megabytes of fitted trees the run directory's model file takes per second to write
+(skops, then the type check and the SHA-256 that read it back). Measured here: an
+extra-trees model of 492 MB took 4.6 s to dump, 0.6 s to check and about 0.8 s to hash."""
+
+
+def expected_save_s(records: list[HPOTrial], n_folds: int) -> float:
+    """Seconds to write the model file of the members ``records``, beyond
+    ``ARTIFACT_RESERVE_S``: their trees, grown on all rows (as many more nodes as rows)."""
+    stored = sum(r.stored_mb for r in records) * _rows_growth(n_folds)
+    return stored / SAVE_MB_PER_S
 
 
 class RefitReserve:
@@ -133,7 +151,8 @@ class RefitReserve:
             by_number = {r.number: r for r in ranked}
             n_folds = len(self.problem.folds)
             refit = sum(expected_refit_s(by_number[n], n_folds) for n in weights)
-            self.value = ARTIFACT_RESERVE_S + refit
+            save = expected_save_s([by_number[n] for n in weights], n_folds)
+            self.value = ARTIFACT_RESERVE_S + save + refit
         return min(self.value, self.cap)
 
 
@@ -167,7 +186,8 @@ def build_model(
 ) -> tuple[FittedModel | None, list[EnsembleMember], list[str]]:
     """Refit the weighted members; drop (and say so) any that fail or miss the deadline.
 
-    Refits must end ``ARTIFACT_RESERVE_S`` before the budget so the artifacts fit too;
+    Refits must end ``ARTIFACT_RESERVE_S`` before the budget, plus the expected time to
+    write the members' trees (:func:`expected_save_s`), so the artifacts fit too;
     the first member may use half of the allowed overshoot, since without it there is
     no model at all. A member whose expected refit time does not fit is skipped.
     """
@@ -176,8 +196,9 @@ def build_model(
     n_folds = len(problem.folds)
     fitted: list[tuple[float, Any, HPOTrial]] = []
     notes: list[str] = []
+    artifacts = ARTIFACT_RESERVE_S + expected_save_s([by_number[n] for n in order], n_folds)
     if budget_end is not None:
-        available = budget_end - ARTIFACT_RESERVE_S - time.monotonic()
+        available = budget_end - artifacts - time.monotonic()
         order, dropped = _fit_in_time(order, by_number, n_folds, available)
         if dropped:
             notes.append(
@@ -189,7 +210,7 @@ def build_model(
         deadline = None
         if budget_end is not None:
             grace = 0.5 * allowed_overshoot(spec.budget.time_s or 0.0) if not fitted else 0.0
-            deadline = budget_end - ARTIFACT_RESERVE_S + grace
+            deadline = budget_end - artifacts + grace
             expected = expected_refit_s(record, n_folds)
             if fitted and time.monotonic() + expected >= deadline:
                 notes.append(f"ensemble member trial {number} skipped: no time left to refit")

@@ -54,6 +54,8 @@ class HPOTrial:
     oof: np.ndarray | None = None
     rounds: int | None = None
     """Mean boosting rounds early stopping kept over the folds (the refit uses them)."""
+    stored_mb: float = 0.0
+    """Mean megabytes its fitted trees took per fold when saved (0: not a forest)."""
     rung_scores: list[float] = field(default_factory=list)
     """Scores at the successive-halving rungs the trial passed through, smallest first."""
 
@@ -304,6 +306,8 @@ class Search:
         rounds = [f.rounds for f in run.folds if f.rounds is not None]
         if rounds:
             record.rounds = round(float(np.mean(rounds)))
+        if run.folds:
+            record.stored_mb = float(np.mean([f.stored_mb for f in run.folds]))
         if state == "complete" and reason is None and any(f.cut for f in run.folds):
             record.reason = (
                 f"boosting ended at the trial's time limit; kept its best round "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,9 +20,16 @@ from automl_backend._builders import (
     set_fit_deadline,
 )
 from automl_backend._errors import SpecError
-from automl_backend._hpo.finalize import REFIT_ROUNDS_GROWTH, refit_config
+from automl_backend._hpo.finalize import (
+    ARTIFACT_RESERVE_S,
+    REFIT_ROUNDS_GROWTH,
+    SAVE_MB_PER_S,
+    expected_save_s,
+    refit_config,
+)
 from automl_backend._hpo.run import _encode, _rungs, run_hpo
 from automl_backend._hpo.search import HPOTrial
+from automl_backend._hpo.worker import stored_tree_mb
 from automl_backend._spec import TrialConfig
 from automl_backend._splits import (
     HALVING_ETA,
@@ -99,10 +107,10 @@ def test_a_boosting_fit_past_its_deadline_keeps_its_best_round_so_far() -> None:
 
 
 def test_a_boosting_trial_cut_by_its_time_limit_is_scored_and_says_so() -> None:
-    data = load_dataset(_table(3_000, 8, seed=3), "y")
+    data = load_dataset(_table(8_000, 8, seed=3), "y")
     spec = ExperimentSpec.model_validate({
-        # A slow learning rate keeps improving for all 5000 rounds: 3.6 s a fold here, where
-        # a fold gets at most 0.6 x 8 / 2 = 2.4 s.
+        # A slow learning rate keeps improving for all 5000 rounds: 6 s or more a fold here,
+        # where a fold gets at most 0.6 x 8 / 2 = 2.4 s.
         "models": [{"family": "lightgbm", "params": {
             "n_estimators": {"type": "int", "low": 5000, "high": 5000},
             "learning_rate": {"type": "float", "low": 0.001, "high": 0.001}}}],
@@ -114,9 +122,30 @@ def test_a_boosting_trial_cut_by_its_time_limit_is_scored_and_says_so() -> None:
     [record] = output.records
     assert record.state == "complete", record.reason
     assert record.reason is not None and "time limit" in record.reason
-    assert record.rounds is not None and record.rounds < 4000
+    assert record.rounds is not None and record.rounds < 5000
     assert record.score is not None and record.score > 0.7
     assert output.model is not None
+
+
+def test_the_written_size_of_a_forest_is_estimated_from_its_nodes(tmp_path: Path) -> None:
+    import skops.io as sio
+
+    frame = _table(3_000, 8, seed=4)
+    X, y = frame.drop(columns="y"), frame["y"].to_numpy()
+    forest = build_estimator("extra_trees", {"n_estimators": 30, "min_samples_leaf": 1},
+                             classification=True, n_train=len(y)).fit(X, y)  # fmt: skip
+    estimate = stored_tree_mb(forest)
+    sio.dump(forest, tmp_path / "forest.skops")
+    written = (tmp_path / "forest.skops").stat().st_size / 1e6
+    assert 0.7 * written < estimate < 1.3 * written
+    boosting = build_estimator("lightgbm", {}, classification=True, n_train=len(y)).fit(X, y)
+    assert stored_tree_mb(boosting) == 0.0
+    # A holdout trains on 80 % of the rows: the refit's trees are 1.25 times as large.
+    config = TrialConfig(family="extra_trees", params={})
+    big = HPOTrial(number=0, config=config, state="complete", stored_mb=400.0)
+    assert expected_save_s([big], 1) == pytest.approx(400 * 1.25 / SAVE_MB_PER_S)
+    assert expected_save_s([big, big], 3) == pytest.approx(2 * 400 * 1.5 / SAVE_MB_PER_S)
+    assert ARTIFACT_RESERVE_S + expected_save_s([], 5) == ARTIFACT_RESERVE_S
 
 
 def test_the_refit_boosts_for_the_rounds_the_trials_found() -> None:
