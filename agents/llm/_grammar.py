@@ -29,6 +29,13 @@ MAX_INT_DIGITS = 9
 MAX_FRACTION_DIGITS = 4
 SMALL_INT_RANGE = 64
 """Integer fields with at most this many allowed values become an enum of those values."""
+TERSE_FIELDS = frozenset({"rationale", "critique", "reason", "argument", "advice"})
+TERSE_LENGTH = 100
+"""The embedded model's commentary fields end at this many characters, below their
+schemas' 200. Decoding is what a round's LLM time goes on (about 50 ms per answer token
+against next to nothing per cached prompt token, fitted over one run's 22 calls), and
+the small model runs every rationale to its cap with rambling text. The schemas stay as
+they are, so endpoints keep the longer cap and recorded runs still replay."""
 
 # outlines_core writes these for unbounded numbers; its digit-count keywords are unreliable
 # for one-digit limits, so the generic forms are rewritten after compilation instead.
@@ -63,9 +70,13 @@ def bounded_json_schema(
             node["maxItems"] = max(max_items, node.get("minItems", 0))
         elif kind == "integer" and not constrained:
             node = _bounded_integer(node)
+        for name, field in node.get("properties", {}).items():
+            if name in TERSE_FIELDS and isinstance(field, dict) and "maxLength" in field:
+                field["maxLength"] = max(min(field["maxLength"], TERSE_LENGTH),
+                                         field.get("minLength", 0))  # fmt: skip
         return node
 
-    bounded = {key: visit(value) for key, value in document.items() if key != "$defs"}
+    bounded = visit({key: value for key, value in document.items() if key != "$defs"})
     if "$defs" in document:
         bounded["$defs"] = {name: visit(sub) for name, sub in document["$defs"].items()}
     return bounded

@@ -14,11 +14,13 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
+from agents._schemas import evolution_draft_model, hypothesis_draft_model
 from agents.llm import ChatMessage
 from agents.llm._grammar import (
     MAX_ITEMS,
     MAX_STRING,
     SPACED,
+    TERSE_LENGTH,
     bounded_json_schema,
     grammar_regex,
     max_document_chars,
@@ -119,6 +121,20 @@ def test_bounded_schema_keeps_declared_bounds() -> None:
     assert props["spaces"]["maxItems"] == 3
     assert props["max_depth"]["enum"] == list(range(1, 17))
     assert bounded["$defs"]["Space"]["properties"]["name"]["maxLength"] == 24
+
+
+def test_the_embedded_grammar_keeps_commentary_short_and_the_schema_as_it_is() -> None:
+    draft = hypothesis_draft_model(("family:a->b", "family:a->c"))
+    assert draft.model_json_schema()["properties"]["rationale"]["maxLength"] == 200
+    assert bounded_json_schema(draft)["properties"]["rationale"]["maxLength"] == TERSE_LENGTH
+    regex = grammar_regex(draft)
+    answer = '{"intervention":"family:a->b","rationale":"%s","expected_gain_points":2}'
+    assert re.fullmatch(regex, answer % ("r" * TERSE_LENGTH))
+    assert not re.fullmatch(regex, answer % ("r" * (TERSE_LENGTH + 1)))
+    # A hypothesis statement is not commentary: it keeps its own cap.
+    child = bounded_json_schema(evolution_draft_model("binary"))["properties"]
+    assert child["statement"]["maxLength"] == 180
+    assert child["rationale"]["maxLength"] == TERSE_LENGTH
 
 
 def test_token_budget_covers_the_longest_document() -> None:
