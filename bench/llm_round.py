@@ -48,9 +48,12 @@ from agents.llm import (  # noqa: E402
     LLMRequest,
     LocalLLM,
     Outcome,
+    _grammar,
     complete_each,
 )
 from agents.llm._grammar import SPACED  # noqa: E402
+
+DEFAULT_TERSE = _grammar.TERSE_LENGTH
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llm_round.json"
 GOAL = "Which model family and preprocessing classify this data most accurately, and why?"
@@ -58,8 +61,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # Whatever LocalLLM does by default in the checked-out code.
     "baseline": {},
     # transformers' generate with outlines' llguidance logits processor and an optional
-    # space between JSON tokens: the decoder and grammar before 2026-12-02.
-    "generate_spaced": {"decoder": "generate", "json_whitespace": SPACED},
+    # space between JSON tokens: the decoder and grammar before 2026-12-02 (commentary
+    # up to its schema's 200 characters).
+    "generate_spaced": {"decoder": "generate", "json_whitespace": SPACED, "terse_length": 200},
     # The same without whitespace in the grammar.
     "generate": {"decoder": "generate"},
     # The incremental decoder with each lever alone, then all of them.
@@ -69,8 +73,15 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "all": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True},
     # All of them, and the calls a node sends together decoded side by side.
     "batched": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True},
+    # The same with commentary up to 200 characters (before 2026-12-03's shorter grammar).
+    "batched_long": {
+        "decoder": "incremental",
+        "prefix_cache": True,
+        "fast_forward": True,
+        "terse_length": 200,
+    },
 }
-BATCHED = {"batched"}
+BATCHED = {"batched", "batched_long"}
 """Configurations that replay a node's batch as one ``complete_batch`` (the others replay
 its calls one after another, as the nodes sent them before batching)."""
 OUTSIDE_ROUNDS = {"supervisor": "plan", "overview": "overview"}
@@ -211,6 +222,10 @@ def _summary(repeats: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _client_options(name: str) -> dict[str, Any]:
+    return {k: v for k, v in CONFIGS[name].items() if k != "terse_length"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", required=True, help="key of this run in the results file")
@@ -243,14 +258,18 @@ def main() -> None:
                 handle.write(json.dumps(row) + "\n")
     results: dict[str, Any] = {}
     for n_threads in threads:
-        clients = {n: LocalLLM(args.cache_dir, threads=n_threads, **CONFIGS[n]) for n in names}
+        clients = {n: LocalLLM(args.cache_dir, threads=n_threads, **_client_options(n))
+                   for n in names}  # fmt: skip
         runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
         for repeat in range(args.repeats):
             for name, client in clients.items():
                 clear = getattr(client, "clear_prefix_cache", None)
                 if clear is not None:
                     clear()
+                # The commentary cap is the grammar module's; set it for this replay.
+                _grammar.TERSE_LENGTH = CONFIGS[name].get("terse_length", DEFAULT_TERSE)
                 runs[name].append(replay(client, calls, batched=name in BATCHED))
+                _grammar.TERSE_LENGTH = DEFAULT_TERSE
                 total = sum(p["s"] for p in runs[name][-1]["parts"].values())
                 print(f"threads {n_threads} repeat {repeat} {name}: {total:.1f} s", flush=True)
         for name in names:
