@@ -41,6 +41,7 @@ from automl_backend._model import (
     ModelPart,
     ModelParts,
     model_file,
+    model_file_names,
     read_parts,
 )
 from automl_backend._result import ExperimentResult
@@ -146,7 +147,7 @@ def _collect(run_dirs: list[str | Path], trust: bool) -> tuple[list[_Usable], li
             skipped.append(f"{name}: no {MODEL_FILE}")
             continue
         if not trust:  # before reading anything from the folder
-            verify_folder(folder, _required_files(file))
+            verify_folder(folder, model_file_names(file))
         try:
             oof = load_oof(folder)
         except ValueError as exc:
@@ -154,13 +155,6 @@ def _collect(run_dirs: list[str | Path], trust: bool) -> tuple[list[_Usable], li
             continue
         usable.append(_Usable(name, folder, file, oof, *_read_result(folder)))
     return usable, skipped
-
-
-def _required_files(file: Path) -> list[str]:
-    """The files a model file needs listed in its folder's manifest."""
-    if file.name != PARTS_FILE:
-        return [file.name]
-    return [file.name, *(p.file for p in read_parts(file).parts)]
 
 
 def _check_compatible(usable: list[_Usable], dataset: Dataset | None) -> None:

@@ -238,6 +238,14 @@ def model_file(folder: Path) -> Path | None:
     return next((folder / n for n in MODEL_FILES if (folder / n).is_file()), None)
 
 
+def model_file_names(file: Path) -> list[str]:
+    """What a model file's folder manifest must list: the file and, for a combination's
+    ``model-parts.json``, every part it names."""
+    if file.name != PARTS_FILE:
+        return [file.name]
+    return [file.name, *(p.file for p in read_parts(file).parts)]
+
+
 def saved_size(file: Path) -> int:
     """Bytes of a saved model: the file, or every part a ``model-parts.json`` lists."""
     if file.name != PARTS_FILE:
@@ -259,15 +267,12 @@ def load_model(path: str | Path, trust: bool = False) -> FittedModel:
     file = (model_file(path) or path / MODEL_FILE) if path.is_dir() else path
     if not file.is_file():
         raise BackendError(f"no model found at {file}")
-    if file.name == PARTS_FILE:
-        parts = read_parts(file)
-        if not trust:
-            verify_folder(file.parent, [file.name, *(p.file for p in parts.parts)])
-        loaded = [(p.run, p.weight, _load_file(file.parent / p.file, trust)) for p in parts.parts]
-        return merge_models(loaded)
     if not trust:
-        verify_folder(file.parent, [file.name])
-    return _load_file(file, trust)
+        verify_folder(file.parent, model_file_names(file))
+    if file.name != PARTS_FILE:
+        return _load_file(file, trust)
+    parts = read_parts(file).parts
+    return merge_models([(p.run, p.weight, _load_file(file.parent / p.file, trust)) for p in parts])
 
 
 def _load_file(file: Path, trust: bool) -> FittedModel:

@@ -48,12 +48,9 @@ from agents.llm import (  # noqa: E402
     LLMRequest,
     LocalLLM,
     Outcome,
-    _grammar,
     complete_each,
 )
 from agents.llm._grammar import SPACED  # noqa: E402
-
-DEFAULT_TERSE = _grammar.TERSE_LENGTH
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llm_round.json"
 GOAL = "Which model family and preprocessing classify this data most accurately, and why?"
@@ -222,10 +219,6 @@ def _summary(repeats: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _client_options(name: str) -> dict[str, Any]:
-    return {k: v for k, v in CONFIGS[name].items() if k != "terse_length"}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", required=True, help="key of this run in the results file")
@@ -258,18 +251,14 @@ def main() -> None:
                 handle.write(json.dumps(row) + "\n")
     results: dict[str, Any] = {}
     for n_threads in threads:
-        clients = {n: LocalLLM(args.cache_dir, threads=n_threads, **_client_options(n))
-                   for n in names}  # fmt: skip
+        clients = {n: LocalLLM(args.cache_dir, threads=n_threads, **CONFIGS[n]) for n in names}
         runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
         for repeat in range(args.repeats):
             for name, client in clients.items():
                 clear = getattr(client, "clear_prefix_cache", None)
                 if clear is not None:
                     clear()
-                # The commentary cap is the grammar module's; set it for this replay.
-                _grammar.TERSE_LENGTH = CONFIGS[name].get("terse_length", DEFAULT_TERSE)
                 runs[name].append(replay(client, calls, batched=name in BATCHED))
-                _grammar.TERSE_LENGTH = DEFAULT_TERSE
                 total = sum(p["s"] for p in runs[name][-1]["parts"].values())
                 print(f"threads {n_threads} repeat {repeat} {name}: {total:.1f} s", flush=True)
         for name in names:

@@ -31,8 +31,8 @@ SMALL_INT_RANGE = 64
 """Integer fields with at most this many allowed values become an enum of those values."""
 TERSE_FIELDS = frozenset({"rationale", "critique", "reason", "argument", "advice"})
 TERSE_LENGTH = 100
-"""The embedded model's commentary fields end at this many characters, below their
-schemas' 200. Decoding is what a round's LLM time goes on (about 50 ms per answer token
+"""By default the embedded model's commentary fields end at this many characters, below
+their schemas' 200 (``LocalLLM(terse_length=...)`` changes it). Decoding is what a round's LLM time goes on (about 50 ms per answer token
 against next to nothing per cached prompt token, fitted over one run's 22 calls), and
 the small model runs every rationale to its cap with rambling text. The schemas stay as
 they are, so endpoints keep the longer cap and recorded runs still replay."""
@@ -44,7 +44,11 @@ _ANY_INTEGER_DIGITS = r"[1-9][0-9]*"
 
 
 def bounded_json_schema(
-    schema: type[BaseModel], *, max_string: int = MAX_STRING, max_items: int = MAX_ITEMS
+    schema: type[BaseModel],
+    *,
+    max_string: int = MAX_STRING,
+    max_items: int = MAX_ITEMS,
+    terse_length: int = TERSE_LENGTH,
 ) -> dict[str, Any]:
     """The model's JSON schema with a cap on every string, list and integer that lacks one.
 
@@ -72,7 +76,7 @@ def bounded_json_schema(
             node = _bounded_integer(node)
         for name, field in node.get("properties", {}).items():
             if name in TERSE_FIELDS and isinstance(field, dict) and "maxLength" in field:
-                field["maxLength"] = max(min(field["maxLength"], TERSE_LENGTH),
+                field["maxLength"] = max(min(field["maxLength"], terse_length),
                                          field.get("minLength", 0))  # fmt: skip
         return node
 
@@ -98,12 +102,15 @@ def _bounded_integer(node: dict[str, Any]) -> dict[str, Any]:
     return {**node, "minDigits": 1, "maxDigits": max(2, digits)}
 
 
-def grammar_regex(schema: type[BaseModel], whitespace: str = WHITESPACE) -> str:
+def grammar_regex(schema: type[BaseModel], whitespace: str = WHITESPACE,
+                  terse_length: int = TERSE_LENGTH) -> str:  # fmt: skip
     """The regex every answer for ``schema`` must match, numbers bounded in length, with
-    ``whitespace`` (a regex) allowed between JSON tokens."""
+    ``whitespace`` (a regex) allowed between JSON tokens and commentary fields ending at
+    ``terse_length`` characters."""
     from outlines_core.json_schema import build_regex_from_schema
 
-    regex = build_regex_from_schema(json.dumps(bounded_json_schema(schema)), whitespace)
+    bounded = bounded_json_schema(schema, terse_length=terse_length)
+    regex = build_regex_from_schema(json.dumps(bounded), whitespace)
     regex = regex.replace(_ANY_FRACTION_AND_EXPONENT, rf"(\.[0-9]{{1,{MAX_FRACTION_DIGITS}}})?")
     return regex.replace(_ANY_INTEGER_DIGITS, rf"[1-9][0-9]{{0,{MAX_INT_DIGITS - 1}}}")
 

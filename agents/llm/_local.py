@@ -14,6 +14,7 @@ from agents.llm._batch import LLMRequest, Outcome, complete_one
 from agents.llm._decode import DecodeOptions, decode_batch
 from agents.llm._errors import LLMError, LLMInvalidOutputError
 from agents.llm._grammar import (
+    TERSE_LENGTH,
     WHITESPACE,
     bounded_json_schema,
     grammar_regex,
@@ -44,7 +45,8 @@ class LocalLLM:
     the grammar forces in one forward pass (``fast_forward``); ``decoder="generate"`` is
     transformers' ``generate`` with outlines' logits processor, kept for comparison.
     ``json_whitespace`` is the regex allowed between JSON tokens (none by default, so keys
-    and separators are forced and fast-forwarded).
+    and separators are forced and fast-forwarded). ``terse_length``: where the grammar
+    ends commentary fields (rationale, critique...), below their schemas' caps.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class LocalLLM:
         prefix_cache: bool = True,
         fast_forward: bool = True,
         json_whitespace: str = WHITESPACE,
+        terse_length: int = TERSE_LENGTH,
     ) -> None:
         if decoder not in ("incremental", "generate"):
             raise LLMError(f"unknown decoder {decoder!r}: choose 'incremental' or 'generate'")
@@ -73,6 +76,7 @@ class LocalLLM:
         self.prefix_cache = prefix_cache
         self.fast_forward = fast_forward
         self.json_whitespace = json_whitespace
+        self.terse_length = terse_length
         self.model_name = MODEL_NAME
 
     def __repr__(self) -> str:
@@ -137,14 +141,14 @@ class LocalLLM:
             return _Plan(_with_system(request.messages, None), None, limit, None)
         # The grammar ends the document before this limit: it covers the longest JSON the
         # bounded schema admits, capped so a huge schema cannot stall the CPU for minutes.
-        needed = max_document_chars(bounded_json_schema(schema))
+        needed = max_document_chars(bounded_json_schema(schema, terse_length=self.terse_length))
         limit = request.max_tokens
         limit = limit if limit is not None else min(needed, self.max_schema_tokens)
         return _Plan(
             _with_system(request.messages, f"{JSON_ONLY}{_field_guide(schema)}"),
             schema,
             limit,
-            grammar_regex(schema, self.json_whitespace),
+            grammar_regex(schema, self.json_whitespace, self.terse_length),
         )
 
     def _answer(

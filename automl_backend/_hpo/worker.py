@@ -35,7 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_backend._builders import boosting_rounds, cut_by_time, set_fit_deadline
+from automl_backend._builders import (
+    boosting_rounds,
+    cut_by_time,
+    set_fit_deadline,
+    stored_tree_mb,
+)
 from automl_backend._features import FeatureTransform
 from automl_backend._metrics import score
 from automl_backend._model import predict_matrix
@@ -151,35 +156,6 @@ def _fit_and_score(problem: Problem, config: TrialConfig, train: np.ndarray,
     fit_time = time.perf_counter() - started
     prediction = predict_matrix(pipeline, problem.X.iloc[valid], problem.n_classes)
     return pipeline, prediction, score(problem.metric, problem.y[valid], prediction), fit_time
-
-
-TREE_NODE_BYTES = 64
-"""Bytes of one node record of a scikit-learn tree (its ``value`` array comes on top)."""
-
-
-def stored_tree_mb(pipeline: Any) -> float:
-    """Megabytes the scikit-learn trees of a fitted pipeline take when saved: node records
-    plus their class-value arrays (random forest, extra trees, decision tree).
-
-    Fully grown forests are what makes a model file large: on letter (18 000 rows, 26
-    classes) 200 extra trees held 1.9 million nodes, a 492 MB file that took skops
-    4.6 s to write. Other families' saved size is small next to that and counted as 0.
-    """
-    steps = getattr(pipeline, "steps", None)
-    last = steps[-1][1] if steps else pipeline
-    if not hasattr(last, "estimators_"):  # a forest's estimator_ is its unfitted template
-        last = getattr(last, "estimator_", last)  # wrappers such as the SMOTE oversampler
-    trees = getattr(last, "estimators_", None)
-    if not isinstance(trees, list):
-        trees = [last]
-    total = 0
-    for tree in trees:
-        structure = getattr(tree, "tree_", None)
-        if structure is None:
-            continue
-        values = structure.value
-        total += structure.node_count * (TREE_NODE_BYTES + values.itemsize * values[0].size)
-    return total / 1e6
 
 
 def _quiet(threads: int) -> Any:

@@ -18,6 +18,7 @@ from automl_backend._builders import (
     build_estimator,
     cut_by_time,
     set_fit_deadline,
+    stored_tree_mb,
 )
 from automl_backend._errors import SpecError
 from automl_backend._hpo.finalize import (
@@ -29,7 +30,6 @@ from automl_backend._hpo.finalize import (
 )
 from automl_backend._hpo.run import _encode, _rungs, run_hpo
 from automl_backend._hpo.search import HPOTrial
-from automl_backend._hpo.worker import stored_tree_mb
 from automl_backend._spec import TrialConfig
 from automl_backend._splits import (
     HALVING_ETA,

@@ -31,7 +31,7 @@ _SLOW_TRIAL_CLI = """
 import sys, time
 from automl_backend._hpo import executor
 
-def slow_trial(send, problem, config, measures):
+def slow_trial(send, problem, config, measures, deadline=None):
     time.sleep(3)
     send(("blob", b"x" * (8 << 20)))
 
