@@ -54,31 +54,55 @@ from agents.llm._grammar import SPACED  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llm_round.json"
 GOAL = "Which model family and preprocessing classify this data most accurately, and why?"
+_FLOAT32 = {"four_bit": False}
 CONFIGS: dict[str, dict[str, Any]] = {
     # Whatever LocalLLM does by default in the checked-out code.
     "baseline": {},
     # transformers' generate with outlines' llguidance logits processor and an optional
     # space between JSON tokens: the decoder and grammar before 2026-12-02 (commentary
-    # up to its schema's 200 characters).
-    "generate_spaced": {"decoder": "generate", "json_whitespace": SPACED, "terse_length": 200},
+    # up to its schema's 200 characters, float32 layers).
+    "generate_spaced": {
+        "decoder": "generate",
+        "json_whitespace": SPACED,
+        "terse_length": 200,
+        **_FLOAT32,
+    },
     # The same without whitespace in the grammar.
-    "generate": {"decoder": "generate"},
-    # The incremental decoder with each lever alone, then all of them.
-    "incremental": {"decoder": "incremental", "prefix_cache": False, "fast_forward": False},
-    "prefix_cache": {"decoder": "incremental", "prefix_cache": True, "fast_forward": False},
-    "fast_forward": {"decoder": "incremental", "prefix_cache": False, "fast_forward": True},
-    "all": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True},
+    "generate": {"decoder": "generate", **_FLOAT32},
+    # The incremental decoder with each lever alone, then all of them (float32 layers).
+    "incremental": {
+        "decoder": "incremental",
+        "prefix_cache": False,
+        "fast_forward": False,
+        **_FLOAT32,
+    },
+    "prefix_cache": {
+        "decoder": "incremental",
+        "prefix_cache": True,
+        "fast_forward": False,
+        **_FLOAT32,
+    },
+    "fast_forward": {
+        "decoder": "incremental",
+        "prefix_cache": False,
+        "fast_forward": True,
+        **_FLOAT32,
+    },
+    "all": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True, **_FLOAT32},
     # All of them, and the calls a node sends together decoded side by side.
-    "batched": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True},
+    "batched": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True, **_FLOAT32},
     # The same with commentary up to 200 characters (before 2026-12-03's shorter grammar).
     "batched_long": {
         "decoder": "incremental",
         "prefix_cache": True,
         "fast_forward": True,
         "terse_length": 200,
+        **_FLOAT32,
     },
+    # "batched" with the decoder layers as 4-bit products (2026-12-03's default).
+    "four_bit": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True},
 }
-BATCHED = {"batched", "batched_long"}
+BATCHED = {"batched", "batched_long", "four_bit"}
 """Configurations that replay a node's batch as one ``complete_batch`` (the others replay
 its calls one after another, as the nodes sent them before batching)."""
 OUTSIDE_ROUNDS = {"supervisor": "plan", "overview": "overview"}

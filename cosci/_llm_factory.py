@@ -56,7 +56,10 @@ def build_llm(
         )
     else:
         client = LocalLLM(
-            cache_dir=settings.model_cache_path, threads=settings.llm_threads, **repair
+            cache_dir=settings.model_cache_path,
+            threads=settings.llm_threads,
+            four_bit=settings.llm_four_bit,
+            **repair,
         )
     if usage is not None:
         client = usage.track(client)
@@ -100,4 +103,7 @@ def describe_llm(settings: Settings) -> dict[str, str]:
         if status.converted
         else "not yet (made on first use, ~30 s)",
         "threads": str(settings.llm_threads),
+        "layers": "4-bit products, bfloat16 inputs"
+        if settings.llm_four_bit
+        else "float32 (llm_four_bit off)",
     }

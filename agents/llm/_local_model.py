@@ -54,11 +54,13 @@ class LoadedModel:
     """llguidance's view of the vocabulary, built on the first structured call (0.3 s)."""
     prefix_cache: PrefixCache = field(default_factory=PrefixCache)
     """Key/value states of recent prompts, shared by every LocalLLM of the process."""
+    layers: str = "float32 layers"
+    """How the decoder layers' linear maps run (see :mod:`agents.llm._packed`)."""
 
 
 # Per-process cache: the model is ~0.6 GB in memory and every LocalLLM built with the same
 # cache folder should share it rather than load it again.
-_LOADED: dict[Path, LoadedModel] = {}
+_LOADED: dict[tuple[Path, bool], LoadedModel] = {}
 _LOAD_LOCK = threading.Lock()
 
 
@@ -104,19 +106,20 @@ def local_model_status(cache_dir: Path) -> LocalModelStatus:
     return LocalModelStatus(MODEL_NAME, gguf, target, (target / "config.json").is_file())
 
 
-def load_model(cache_dir: Path, threads: int) -> LoadedModel:
-    """The loaded model for ``cache_dir``, converting the GGUF on first use."""
+def load_model(cache_dir: Path, threads: int, *, four_bit: bool = True) -> LoadedModel:
+    """The loaded model for ``cache_dir``, converting the GGUF on first use; with
+    ``four_bit``, its 4-bit layers run as 4-bit products (:mod:`agents.llm._packed`)."""
     import torch
 
     torch.set_num_threads(threads)
-    key = Path(cache_dir).resolve()
+    key = (Path(cache_dir).resolve(), four_bit)
     with _LOAD_LOCK:
         if key not in _LOADED:
-            _LOADED[key] = _load(key)
+            _LOADED[key] = _load(*key)
         return _LOADED[key]
 
 
-def _load(cache_dir: Path) -> LoadedModel:
+def _load(cache_dir: Path, four_bit: bool) -> LoadedModel:
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:  # pragma: no cover - part of the base install
@@ -138,12 +141,18 @@ def _load(cache_dir: Path) -> LoadedModel:
             "delete that folder and it is rebuilt on next use"
         ) from exc
     model.eval()
+    layers = "float32 layers"
+    if four_bit:
+        from agents.llm._packed import pack_four_bit
+
+        layers = pack_four_bit(model).describe()
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
         source=target,
         load_s=time.perf_counter() - start,
         converted_now=converted_now,
+        layers=layers,
     )
 
 

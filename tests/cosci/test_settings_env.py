@@ -16,6 +16,7 @@ SAMPLES = {
     "llm_base_url": ("http://127.0.0.1:9/v1", "http://127.0.0.1:9/v1"),
     "llm_model": ("m", "m"),
     "llm_threads": ("3", 3),
+    "llm_four_bit": ("false", False),
     "llm_timeout_s": ("7.5", 7.5),
     "llm_max_retries": ("2", 2),
     "llm_max_concurrency": ("3", 3),
