@@ -7,7 +7,8 @@ Measures, on this machine:
 4. the share of schema-valid answers over 20 varied prompts and schemas, first try only
    (no repair turn), plus the share that was valid before numbers were clamped.
 
-Usage: ``python bench/llm.py [--threads 1] [--out bench/results/llm.json]``.
+Usage: ``python bench/llm.py [--threads 1] [--float32] [--out bench/results/llm.json]``
+(``--float32``: the decoder layers in float32 instead of 4-bit products).
 Writes the figures as JSON; docs/readme/llm.md quotes them.
 """
 
@@ -179,11 +180,11 @@ CASES: list[tuple[str, type[BaseModel]]] = [
 PLAIN_PROMPT = "Explain in a paragraph what hyperparameter optimisation is and why it matters."
 
 
-def _load_in_fresh_process(cache_dir: Path, threads: int) -> dict[str, Any]:
+def _load_in_fresh_process(cache_dir: Path, threads: int, four_bit: bool) -> dict[str, Any]:
     code = (
         "import json, sys; from pathlib import Path; "
         "from agents.llm._local_model import load_model; "
-        f"m = load_model(Path({str(cache_dir)!r}), {threads}); "
+        f"m = load_model(Path({str(cache_dir)!r}), {threads}, four_bit={four_bit}); "
         "print(json.dumps({'load_s': m.load_s, 'converted_now': m.converted_now}))"
     )
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -201,19 +202,19 @@ def _strictly_valid(schema: type[BaseModel], text: str) -> bool:
     return True
 
 
-def run(threads: int, out: Path) -> dict[str, Any]:
+def run(threads: int, out: Path, four_bit: bool = True) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="cosci-bench-llm-") as tmp:
         cache = Path(tmp)
         print("first load (GGUF conversion) in a fresh process ...", flush=True)
-        first = _load_in_fresh_process(cache, threads)
+        first = _load_in_fresh_process(cache, threads, four_bit)
         assert first["converted_now"], "the cache was not empty"
-        cached = [_load_in_fresh_process(cache, threads) for _ in range(3)]
+        cached = [_load_in_fresh_process(cache, threads, four_bit) for _ in range(3)]
         assert not any(c["converted_now"] for c in cached)
         print(f"  first {first['load_s']:.1f} s, cached {[round(c['load_s'], 2) for c in cached]}")
 
-        llm = LocalLLM(cache, threads=threads, repair_tries=0)
-        llm.load()
+        llm = LocalLLM(cache, threads=threads, repair_tries=0, four_bit=four_bit)
+        layers = llm.load().layers
         plain = []
         for _ in range(3):
             completion = llm.complete(
@@ -268,6 +269,7 @@ def run(threads: int, out: Path) -> dict[str, Any]:
         "python": platform.python_version(),
         "threads": threads,
         "model": llm.model_name,
+        "layers": layers,
         "load_average_start": round(load_before, 2),
         "load_average_end": round(os.getloadavg()[0], 2),
         "first_load_s": round(first["load_s"], 2),
@@ -295,8 +297,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("bench/results/llm.json"))
+    parser.add_argument(
+        "--float32", action="store_true", help="decoder layers in float32, not 4-bit products"
+    )
     args = parser.parse_args()
-    result = run(args.threads, args.out)
+    result = run(args.threads, args.out, four_bit=not args.float32)
     summary = {k: v for k, v in result.items() if k != "calls"}
     print(json.dumps(summary, indent=2))
 

@@ -32,9 +32,10 @@ SMALL_INT_RANGE = 64
 TERSE_FIELDS = frozenset({"rationale", "critique", "reason", "argument", "advice"})
 TERSE_LENGTH = 100
 """By default the embedded model's commentary fields end at this many characters, below
-their schemas' 200 (``LocalLLM(terse_length=...)`` changes it). Decoding is what a round's LLM time goes on (about 50 ms per answer token
-against next to nothing per cached prompt token, fitted over one run's 22 calls), and
-the small model runs every rationale to its cap with rambling text. The schemas stay as
+their schemas' 200 (``LocalLLM(terse_length=...)`` changes it). Decoding is what a
+round's LLM time goes on (about 50 ms per answer token with float32 layers, against next
+to nothing per cached prompt token, fitted over one run's 22 calls), and the small model
+runs every rationale to its cap with rambling text. The schemas stay as
 they are, so endpoints keep the longer cap and recorded runs still replay."""
 
 # outlines_core writes these for unbounded numbers; its digit-count keywords are unreliable

@@ -47,6 +47,15 @@ def test_factory_picks_the_embedded_model_by_default(tmp_path: Path) -> None:
     assert isinstance(llm, LocalLLM)
     assert llm.cache_dir == tmp_path / "models"
     assert llm.threads == 2
+    assert llm.four_bit
+
+
+def test_the_four_bit_setting_reaches_the_model_and_the_info(tmp_path: Path) -> None:
+    off = Settings(home=tmp_path, llm_four_bit=False)
+    llm = build_llm(off)
+    assert isinstance(llm, LocalLLM) and not llm.four_bit
+    assert describe_llm(off)["layers"] == "float32 (llm_four_bit off)"
+    assert describe_llm(Settings(home=tmp_path))["layers"] == "4-bit products, bfloat16 inputs"
 
 
 def test_factory_picks_the_endpoint_when_configured(tmp_path: Path) -> None:
