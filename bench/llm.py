@@ -29,11 +29,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+# Run as a script, this file's folder comes first on sys.path and "agents" would name
+# bench/agents.py instead of the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from agents.llm import ChatMessage, LLMError, LocalLLM
-from agents.llm._schema import extract_json_text
+from agents.llm import ChatMessage, LLMError, LocalLLM  # noqa: E402
+from agents.llm._schema import extract_json_text  # noqa: E402
 
 # --- schemas shaped like the agents' (Literal enums, bounded strings, numbers, nesting) ---
 
