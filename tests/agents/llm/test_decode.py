@@ -178,3 +178,33 @@ def test_decoding_side_by_side_reuses_the_prefix_cache(tiny_model: LlamaForCausa
 def test_decode_batch_refuses_mismatched_options(tiny_model: LlamaForCausalLM) -> None:
     with pytest.raises(LLMError, match="2 prompts but 1 decode options"):
         decode_batch(tiny_model, [[3, 4], [5, 6]], [DecodeOptions(max_new_tokens=2)], eos=set())
+
+
+def _packed_mask(allowed: set[int], vocab: int) -> torch.Tensor:
+    """llguidance's layout: token t is bit t % 32 of int32 word t // 32."""
+    words = [0] * ((vocab + 31) // 32)
+    for token in allowed:
+        words[token // 32] |= 1 << (token % 32)
+    signed = [w - (1 << 32) if w >= 1 << 31 else w for w in words]
+    return torch.tensor([signed], dtype=torch.int32)
+
+
+@pytest.mark.parametrize("allowed", [{3, 31, 40, 95}, set(range(5, VOCAB))])
+def test_the_head_scores_only_what_the_grammar_allows(allowed: set[int]) -> None:
+    from agents.llm._decode import SUBSET_SHARE, _allowed, _scores
+
+    torch.manual_seed(1)
+    head = torch.nn.Linear(32, VOCAB, bias=True)
+    hidden = torch.randn(32)
+    bitmask = _packed_mask(allowed, VOCAB)
+    assert set(_allowed(bitmask, VOCAB).nonzero().squeeze(-1).tolist()) == allowed
+    with torch.inference_mode():
+        full = head(hidden)
+        scores = _scores(head, hidden, bitmask)
+    ids = sorted(allowed)
+    assert torch.allclose(scores[ids], full[ids], atol=1e-6)
+    rest = [t for t in range(VOCAB) if t not in allowed]
+    assert torch.isinf(scores[rest]).all() and (scores[rest] < 0).all()
+    # The first case takes the subset path, the second the whole head.
+    assert (len(allowed) <= SUBSET_SHARE * VOCAB) == (len(ids) == 4)
+    assert int(scores.argmax()) == max(ids, key=lambda t: float(full[t]))
