@@ -56,6 +56,8 @@ class HPOTrial:
     """Mean boosting rounds early stopping kept over the folds (the refit uses them)."""
     stored_mb: float = 0.0
     """Mean megabytes its fitted trees took per fold when saved (0: not a forest)."""
+    trees: int = 0
+    """Fitted scikit-learn trees per fold (0: not a tree model)."""
     rung_scores: list[float] = field(default_factory=list)
     """Scores at the successive-halving rungs the trial passed through, smallest first."""
 
@@ -308,6 +310,7 @@ class Search:
             record.rounds = round(float(np.mean(rounds)))
         if run.folds:
             record.stored_mb = float(np.mean([f.stored_mb for f in run.folds]))
+            record.trees = max(f.trees for f in run.folds)
         if state == "complete" and reason is None and any(f.cut for f in run.folds):
             record.reason = (
                 f"boosting ended at the trial's time limit; kept its best round "

@@ -39,6 +39,7 @@ from automl_backend._builders import (
     boosting_rounds,
     cut_by_time,
     set_fit_deadline,
+    stored_tree_count,
     stored_tree_mb,
 )
 from automl_backend._features import FeatureTransform
@@ -106,6 +107,8 @@ class FoldResult:
     """Boosting ended at the fit's share of the trial's time limit (best round kept)."""
     stored_mb: float = 0.0
     """Megabytes its fitted trees take when saved (:func:`stored_tree_mb`)."""
+    trees: int = 0
+    """Fitted scikit-learn trees (:func:`stored_tree_count`)."""
 
 
 @dataclass
@@ -186,7 +189,7 @@ def trial_child(send: Callable[[Any], None], problem: Problem, config: TrialConf
             pipeline, prediction, value, fit_time = _fit_and_score(problem, config, train, valid)
             rounds = boosting_rounds(pipeline)
             fold = FoldResult(index, value, prediction, fit_time, rounds, cut_by_time(pipeline),
-                              stored_tree_mb(pipeline))  # fmt: skip
+                              stored_tree_mb(pipeline), stored_tree_count(pipeline))  # fmt: skip
             send(("fold", fold))
         set_fit_deadline(None)
         extras: dict[str, float] = {}

@@ -18,6 +18,7 @@ from automl_backend._builders import (
     build_estimator,
     cut_by_time,
     set_fit_deadline,
+    stored_tree_count,
     stored_tree_mb,
 )
 from automl_backend._errors import SpecError
@@ -25,6 +26,7 @@ from automl_backend._hpo.finalize import (
     ARTIFACT_RESERVE_S,
     REFIT_ROUNDS_GROWTH,
     SAVE_MB_PER_S,
+    TREE_SAVE_S,
     expected_save_s,
     refit_config,
 )
@@ -140,12 +142,16 @@ def test_the_written_size_of_a_forest_is_estimated_from_its_nodes(tmp_path: Path
     assert 0.7 * written < estimate < 1.3 * written
     boosting = build_estimator("lightgbm", {}, classification=True, n_train=len(y)).fit(X, y)
     assert stored_tree_mb(boosting) == 0.0
+    assert (stored_tree_count(forest), stored_tree_count(boosting)) == (30, 0)
     # A holdout trains on 80 % of the rows: the refit's trees are 1.25 times as large.
     config = TrialConfig(family="extra_trees", params={})
     big = HPOTrial(number=0, config=config, state="complete", stored_mb=400.0)
     assert expected_save_s([big], 1) == pytest.approx(400 * 1.25 / SAVE_MB_PER_S)
     assert expected_save_s([big, big], 3) == pytest.approx(2 * 400 * 1.5 / SAVE_MB_PER_S)
     assert ARTIFACT_RESERVE_S + expected_save_s([], 5) == ARTIFACT_RESERVE_S
+    # Each tree costs its fixed write time too, however small (trees do not grow in number).
+    many = HPOTrial(number=1, config=config, state="complete", stored_mb=1.0, trees=400)
+    assert expected_save_s([many], 5) == pytest.approx(1.25 / SAVE_MB_PER_S + 400 * TREE_SAVE_S)
 
 
 def test_the_refit_boosts_for_the_rounds_the_trials_found() -> None:
