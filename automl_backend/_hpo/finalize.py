@@ -158,22 +158,11 @@ class RefitReserve:
             ranked = sorted(complete, key=lambda r: -(r.score or 0.0))
             weights, _ = pick_members(self.spec, ranked, self.problem)
             by_number = {r.number: r for r in ranked}
-            self.value = reserve_for(weights, by_number, len(self.problem.folds), self.cap)
+            n_folds = len(self.problem.folds)
+            refit = sum(expected_refit_s(by_number[n], n_folds) for n in weights)
+            save = expected_save_s([by_number[n] for n in weights], n_folds)
+            self.value = ARTIFACT_RESERVE_S + save + refit
         return min(self.value, self.cap)
-
-
-def reserve_for(weights: dict[int, float], by_number: dict[int, HPOTrial], n_folds: int,
-                cap: float) -> float:  # fmt: skip
-    """Seconds to keep for refitting and writing the members ``weights``: the artifacts
-    (:data:`ARTIFACT_RESERVE_S` and the model file of every member, as
-    :func:`build_model` counts them) plus the refits of the members that fit within
-    ``cap`` heaviest first. :func:`build_model` leaves the others out anyway, so keeping
-    time for them would only end the search early (two LightGBM members on letter, 26
-    classes, held 14 of 60 s that way)."""
-    order = sorted(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
-    artifacts = ARTIFACT_RESERVE_S + expected_save_s([by_number[n] for n in order], n_folds)
-    kept, _ = _fit_in_time(order, by_number, n_folds, cap - artifacts)
-    return artifacts + sum(expected_refit_s(by_number[n], n_folds) for n in kept)
 
 
 def _fit_in_time(order: list[int], by_number: dict[int, HPOTrial], n_folds: int,

@@ -93,24 +93,6 @@ def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
     assert kept == [2] and dropped == []
 
 
-def test_the_reserve_keeps_time_only_for_refits_that_can_fit() -> None:
-    from automl_backend._hpo.finalize import ARTIFACT_RESERVE_S, expected_refit_s, reserve_for
-
-    records = {0: _record(0, "extra_trees", 5.0), 1: _record(1, "lightgbm", 80.0)}
-    forest, boosting = (expected_refit_s(records[n], n_folds=5) for n in (0, 1))
-    weights = {0: 0.6, 1: 0.4}
-    # Room for both refits: both are kept for.
-    both = reserve_for(weights, records, n_folds=5, cap=60.0)
-    assert both == pytest.approx(ARTIFACT_RESERVE_S + forest + boosting)
-    # The slow member's refit does not fit the cap after the first: only the first counts.
-    assert reserve_for(weights, records, 5, cap=21.0) == pytest.approx(ARTIFACT_RESERVE_S + forest)
-    # The heaviest member is always counted, even past the cap (the caller caps the total).
-    heavy_first = {0: 0.3, 1: 0.7}
-    assert reserve_for(heavy_first, records, 5, cap=21.0) == pytest.approx(
-        ARTIFACT_RESERVE_S + boosting
-    )
-
-
 def test_bagged_selection_averages_greedy_runs_on_random_halves() -> None:
     from automl_backend._hpo.ensemble import bagged_ensemble
 
