@@ -54,6 +54,20 @@ from agents.llm._grammar import SPACED  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llm_round.json"
 GOAL = "Which model family and preprocessing classify this data most accurately, and why?"
+
+
+def _incremental(
+    prefix_cache: bool = True, fast_forward: bool = True, **more: Any
+) -> dict[str, Any]:
+    """LocalLLM options for the incremental decoder with the given levers."""
+    return {
+        "decoder": "incremental",
+        "prefix_cache": prefix_cache,
+        "fast_forward": fast_forward,
+        **more,
+    }
+
+
 _FLOAT32 = {"four_bit": False}
 CONFIGS: dict[str, dict[str, Any]] = {
     # Whatever LocalLLM does by default in the checked-out code.
@@ -70,37 +84,16 @@ CONFIGS: dict[str, dict[str, Any]] = {
     # The same without whitespace in the grammar.
     "generate": {"decoder": "generate", **_FLOAT32},
     # The incremental decoder with each lever alone, then all of them (float32 layers).
-    "incremental": {
-        "decoder": "incremental",
-        "prefix_cache": False,
-        "fast_forward": False,
-        **_FLOAT32,
-    },
-    "prefix_cache": {
-        "decoder": "incremental",
-        "prefix_cache": True,
-        "fast_forward": False,
-        **_FLOAT32,
-    },
-    "fast_forward": {
-        "decoder": "incremental",
-        "prefix_cache": False,
-        "fast_forward": True,
-        **_FLOAT32,
-    },
-    "all": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True, **_FLOAT32},
+    "incremental": _incremental(False, False, **_FLOAT32),
+    "prefix_cache": _incremental(True, False, **_FLOAT32),
+    "fast_forward": _incremental(False, True, **_FLOAT32),
+    "all": _incremental(**_FLOAT32),
     # All of them, and the calls a node sends together decoded side by side.
-    "batched": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True, **_FLOAT32},
+    "batched": _incremental(**_FLOAT32),
     # The same with commentary up to 200 characters (before 2026-12-03's shorter grammar).
-    "batched_long": {
-        "decoder": "incremental",
-        "prefix_cache": True,
-        "fast_forward": True,
-        "terse_length": 200,
-        **_FLOAT32,
-    },
+    "batched_long": _incremental(terse_length=200, **_FLOAT32),
     # "batched" with the decoder layers as 4-bit products (2026-12-03's default).
-    "four_bit": {"decoder": "incremental", "prefix_cache": True, "fast_forward": True},
+    "four_bit": _incremental(),
 }
 BATCHED = {"batched", "batched_long", "four_bit"}
 """Configurations that replay a node's batch as one ``complete_batch`` (the others replay

@@ -177,7 +177,7 @@ def _advance(row: _Row, head: Any, hidden: Any, eos: set[int]) -> None:
         import llguidance.torch
 
         llguidance.torch.fill_next_token_bitmask(matcher, row.bitmask, 0)
-    scores = _scores(head, hidden, row.bitmask if matcher is not None else None)
+    scores = _scores(head, hidden, row.bitmask)  # no matcher, no bitmask
     _penalise(scores, row.seen, options.repetition_penalty)
     token = _choose(scores, options)
     tokens.append(token)

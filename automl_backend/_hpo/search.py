@@ -57,7 +57,8 @@ class HPOTrial:
     stored_mb: float = 0.0
     """Mean megabytes its fitted trees took per fold when saved (0: not a forest)."""
     trees: int = 0
-    """Fitted scikit-learn trees per fold (0: not a tree model)."""
+    """Fitted scikit-learn trees of one fold's model, the most over its folds (0: not a
+    tree model)."""
     rung_scores: list[float] = field(default_factory=list)
     """Scores at the successive-halving rungs the trial passed through, smallest first."""
 
