@@ -26,7 +26,7 @@ from automl_backend._hpo.finalize import (
     preload_run_dir_writers,
 )
 from automl_backend._hpo.oof import data_fingerprint
-from automl_backend._hpo.search import HPOTrial, Search
+from automl_backend._hpo.search import OVERRUN_REASON, HPOTrial, Search
 from automl_backend._hpo.shared import SharedSearch, publish_problem
 from automl_backend._hpo.storage import is_shared_storage, open_artifact_store, open_storage
 from automl_backend._hpo.study import create_study, join_study, make_sampler
@@ -284,10 +284,18 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
         notes.append(f"portfolio: {len(portfolio)} configurations queued after the warm starts")
     if problem.rungs:
         shares = " and ".join(f"{f:.0%}" for f in problem.rungs)
-        stopped = sum(r.state == "pruned" and not r.fold_scores for r in records if r.rung_scores)
+        stopped = [
+            r for r in records if r.rung_scores and r.state == "pruned" and not r.fold_scores
+        ]
+        slow = sum((r.reason or "").startswith(OVERRUN_REASON) for r in stopped)
         notes.append(
             f"successive halving: trials fitted first on {shares} of the training rows; "
-            f"{stopped} stopped there"
+            f"{len(stopped)} stopped there"
+            + (
+                f" ({slow} of them because all rows would take past their time limit)"
+                if slow
+                else ""
+            )
         )
     if search.stop_reason:
         notes.append(f"search stopped: {search.stop_reason}")

@@ -35,6 +35,9 @@ log = logging.getLogger("automl_backend")
 MIN_TRIAL_WINDOW_S = 1.0
 """Do not launch a trial with less than this left before the search must end."""
 
+OVERRUN_REASON = "abandoned at"
+"""How the reason of a trial stopped at a rung for its predicted time begins."""
+
 
 @dataclass
 class HPOTrial:
@@ -224,6 +227,10 @@ class Search:
                         f"not among the best 1/{HALVING_ETA} of the trials scored there",
                     )  # fmt: skip
                     return
+                overrun = self._rung_overrun(run, message[1])
+                if overrun is not None:
+                    self._finish(run, "pruned", overrun)
+                    return
             elif kind == "fold":
                 run.folds.append(message[1])
                 if self._should_prune(run):
@@ -273,6 +280,31 @@ class Search:
             return math.isfinite(value)
         keep = len(scores) // HALVING_ETA
         return math.isfinite(value) and value >= sorted(scores, reverse=True)[keep - 1]
+
+    def _rung_overrun(self, run: _Running, result: RungResult) -> str | None:
+        """Why ``run`` stops after ``result``, or None: its fit time at the rung, scaled
+        to the rows it still has to fit (the later rungs and every fold), predicts a
+        finish past its time limit. Such a trial would be killed at the limit, or, for
+        boosting, cut to a fraction of its rounds; its time goes to other trials instead.
+
+        Only while a trial has completed or more than half the search time is ahead, so
+        a search where everything is slow still keeps its first trials to the end."""
+        if run.deadline is None or result.fraction <= 0:
+            return None
+        now = time.monotonic()
+        rows_left = sum(self.problem.rungs[result.rung + 1 :]) + len(self.problem.folds)
+        predicted = result.fit_time_s / result.fraction * rows_left
+        if now + predicted <= run.deadline + 1.0:
+            return None
+        end = self.search_end()
+        ahead = end is not None and end - now > now - self.started
+        if not ahead and not any(r.state == "complete" for r in self.records):
+            return None
+        return (
+            f"{OVERRUN_REASON} {result.fraction:.0%} of the training rows: its fit there "
+            f"took {result.fit_time_s:.1f} s, so the rest would take about {predicted:.0f} s, "
+            f"past its time limit ({max(run.deadline - now, 0.0):.0f} s left)"
+        )
 
     def _should_prune(self, run: _Running) -> bool:
         """Report the running mean after each fold; prune (not after the last) if told to."""

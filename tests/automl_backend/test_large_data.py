@@ -31,7 +31,7 @@ from automl_backend._hpo.finalize import (
     refit_config,
 )
 from automl_backend._hpo.run import _encode, _rungs, run_hpo
-from automl_backend._hpo.search import HPOTrial
+from automl_backend._hpo.search import OVERRUN_REASON, HPOTrial
 from automl_backend._spec import TrialConfig
 from automl_backend._splits import (
     HALVING_ETA,
@@ -127,6 +127,39 @@ def test_a_boosting_trial_cut_by_its_time_limit_is_scored_and_says_so() -> None:
     assert record.rounds is not None and record.rounds < 5000
     assert record.score is not None and record.score > 0.7
     assert output.model is not None
+
+
+def test_a_trial_whose_first_rung_predicts_an_overrun_is_abandoned_there() -> None:
+    data = load_dataset(_table(12_000, 8, seed=5), "y")
+    slow = TrialConfig(family="lightgbm", params={"n_estimators": 5000, "learning_rate": 0.001})
+    quick = TrialConfig(family="logistic", params={})
+
+    def spec(warm: list[TrialConfig]) -> ExperimentSpec:
+        return ExperimentSpec.model_validate({
+            "models": [{"family": "lightgbm", "params": {
+                "n_estimators": {"type": "int", "low": 5000, "high": 5000},
+                "learning_rate": {"type": "float", "low": 0.001, "high": 0.001}}},
+                {"family": "logistic"}],
+            "budget": {"time_s": None, "n_trials": len(warm), "trial_timeout_s": 8},
+            "cv": {"strategy": "holdout"}, "ensemble": {"enabled": False},
+            "search": {"halving": "on", "enqueue_defaults": False, "portfolio": False},
+            "warm_start": [c.model_dump() for c in warm],
+        })  # fmt: skip
+
+    # After a completed trial: the slow one's fit on a ninth of the rows is cut at its
+    # slice of the 8 s, which scaled to the rest of its rows predicts far more than 8 s.
+    run = run_hpo(spec([quick, slow]), data)
+    first, second = sorted(run.records, key=lambda r: r.number)
+    assert first.state == "complete" and first.config.family == "logistic"
+    assert second.state == "pruned" and second.config.family == "lightgbm"
+    assert second.reason is not None and second.reason.startswith(OVERRUN_REASON), second.reason
+    assert len(second.rung_scores) == 1 and not second.fold_scores
+    assert any("1 of them because all rows would take" in n for n in run.result.notes)
+    # The same trial alone: nothing has completed and there is no time budget to protect
+    # (the first trials of a search where everything is slow), so it runs to its end.
+    [alone] = run_hpo(spec([slow]), data).records
+    assert alone.state == "complete", alone.reason
+    assert len(alone.rung_scores) == 2 and len(alone.fold_scores) == 1
 
 
 def test_the_written_size_of_a_forest_is_estimated_from_its_nodes(tmp_path: Path) -> None:
