@@ -57,7 +57,8 @@ def _timed(spent: dict[str, float], phase: str, function: Callable[..., Any]) ->
 
 
 def _logged_refit(log: list[dict[str, Any]], function: Callable[..., Any]) -> Callable[..., Any]:
-    """``run_refit`` that logs each call: family, seconds, time left to its deadline, outcome."""
+    """``run_refit`` that logs each call: family, seconds, time left to its deadline, outcome,
+    and the child's own fit seconds (the rest is forking and sending the model back)."""
 
     def wrapper(problem: Any, config: Any, deadline: float | None) -> Any:
         started = time.monotonic()
@@ -66,6 +67,7 @@ def _logged_refit(log: list[dict[str, Any]], function: Callable[..., Any]) -> Ca
         try:
             output = function(problem, config, deadline)
             entry["outcome"] = "fitted"
+            entry["fit_seconds"] = round(output[1], 2)
             return output
         except BaseException as exc:
             entry["outcome"] = f"{type(exc).__name__}: {exc}"

@@ -23,6 +23,7 @@ import pickle
 import resource
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -205,13 +206,50 @@ def trial_child(send: Callable[[Any], None], problem: Problem, config: TrialConf
         send(("done", extras))
 
 
-def refit_child(send: Callable[[Any], None], problem: Problem, config: TrialConfig) -> None:
-    """Fit ``config`` on every row and send back ("model", pickled pipeline, seconds)."""
+def refit_child(send: Callable[[Any], None], problem: Problem, config: TrialConfig,
+                path: str | None = None) -> None:  # fmt: skip
+    """Fit ``config`` on every row and send back ("model", path or pickled pipeline,
+    seconds): pickled into the file ``path`` where it can be written, else through the
+    pipe. A forest of 500 MB took 7.3 s through the pipe here and 1.5 s through a file
+    in memory (``/dev/shm``), most of it pickle protocol 4 against 5 and the pipe."""
     with _quiet(problem.threads):
         started = time.perf_counter()
         pipeline = _pipeline(problem, config, len(problem.y))
         pipeline.fit(problem.X, problem.y)
-        send(("model", pickle.dumps(pipeline), time.perf_counter() - started))
+        seconds = time.perf_counter() - started
+        if path is not None:
+            try:
+                with open(path, "wb") as handle:
+                    pickle.dump(pipeline, handle, protocol=5)
+            except OSError:  # a full or small /dev/shm: the pipe still works
+                Path(path).unlink(missing_ok=True)
+            else:
+                send(("model", path, seconds))
+                return
+        send(("model", pickle.dumps(pipeline, protocol=5), seconds))
+
+
+REFIT_TRANSFER_DIR = Path("/dev/shm")
+"""Where a refit child leaves its pickled model for the parent (memory on Linux); the
+system's temporary folder where it does not exist."""
+
+
+def _transfer_path() -> str | None:
+    """A new empty file for a refit child's model (None: it goes through the pipe)."""
+    folder = REFIT_TRANSFER_DIR if REFIT_TRANSFER_DIR.is_dir() else None
+    try:
+        handle, path = tempfile.mkstemp(prefix="cosci-refit-", suffix=".pkl", dir=folder)
+    except OSError:
+        return None
+    os.close(handle)
+    return path
+
+
+def _load_model(payload: bytes | str) -> Any:
+    if isinstance(payload, bytes):
+        return pickle.loads(payload)
+    with open(payload, "rb") as handle:
+        return pickle.load(handle)
 
 
 # ---------------------------------------------------------------- child safety
@@ -388,7 +426,8 @@ def wait_any(tasks: list[ChildTask], timeout: float) -> None:
 
 def run_refit(problem: Problem, config: TrialConfig, deadline: float | None) -> tuple[Any, float]:
     """Fit ``config`` on all of ``problem`` in a child; raise TimeoutError past ``deadline``."""
-    task = ChildTask.start(refit_child, (problem, config), deadline)
+    path = _transfer_path()
+    task = ChildTask.start(refit_child, (problem, config, path), deadline)
     try:
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -397,10 +436,12 @@ def run_refit(problem: Problem, config: TrialConfig, deadline: float | None) -> 
             wait_any([task], 0.5 if remaining is None else min(remaining, 0.5))
             for message in task.receive():
                 if message[0] == "model":
-                    return pickle.loads(message[1]), float(message[2])
+                    return _load_model(message[1]), float(message[2])
                 if message[0] == "error":
                     raise RuntimeError(message[1])
                 if message[0] == "died":
                     raise RuntimeError(f"refit process died (exit code {message[1]})")
     finally:
         task.stop()
+        if path is not None:
+            Path(path).unlink(missing_ok=True)

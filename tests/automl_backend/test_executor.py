@@ -7,6 +7,7 @@ shows that the loop depends on the Protocol alone (what distributed workers will
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from automl_backend import TrialConfig, load_dataset, parse_spec
+from automl_backend._hpo import worker
 from automl_backend._hpo.executor import ForkExecutor, TrialExecutor, TrialMessage
 from automl_backend._hpo.run import run_hpo
 from automl_backend._hpo.worker import ChildTask, FoldResult, Problem, trial_child
@@ -116,3 +118,24 @@ def test_the_search_runs_its_trials_on_the_executor_it_is_given(monkeypatch) -> 
     assert output.result.status == "ok", output.result.reason
     assert executor.started == [0, 1, 2, 3] and output.result.n_trials == 4
     assert forked and set(forked) == {"refit_child"}  # no trial forked, only the refits
+
+
+def test_a_refit_hands_its_model_back_through_a_file_it_then_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "REFIT_TRANSFER_DIR", tmp_path)
+    problem = _problem()
+    model, seconds = worker.run_refit(problem, TrialConfig(family="logistic"), None)
+    assert seconds > 0 and model.predict(problem.X).shape == (80,)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refit_child_that_cannot_write_the_file_sends_the_model_through_the_pipe(
+    tmp_path: Path,
+) -> None:
+    sent: list[Any] = []
+    unwritable = str(tmp_path / "missing-folder" / "model.pkl")
+    worker.refit_child(sent.append, _problem(), TrialConfig(family="logistic"), unwritable)
+    [(kind, payload, seconds)] = sent
+    assert kind == "model" and isinstance(payload, bytes) and seconds > 0
+    assert worker._load_model(payload).predict(_problem().X).shape == (80,)

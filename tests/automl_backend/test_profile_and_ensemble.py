@@ -75,12 +75,18 @@ def _record(number: int, family: str, fit_time_s: float, folds: int = 5):
 
 
 def test_expected_refit_time_grows_with_the_data_and_faster_for_svms() -> None:
-    from automl_backend._hpo.finalize import expected_refit_s
+    from automl_backend._hpo.finalize import REFIT_HANDBACK_MB_PER_S, expected_refit_s
 
     forest = expected_refit_s(_record(0, "random_forest", 5.0), n_folds=5)  # 1 s per fold
     svm = expected_refit_s(_record(1, "svm", 5.0), n_folds=5)
     assert forest == pytest.approx(1.2 * 1.25 * 1.0 + 0.1)
     assert svm == pytest.approx(1.2 * 1.25**2 * 1.0 + 0.1)
+    # A forest of 240 MB of trees is handed back from the refit's process too.
+    large = _record(2, "random_forest", 5.0)
+    large.stored_mb = 240.0
+    assert expected_refit_s(large, n_folds=5) == pytest.approx(
+        forest + 240.0 * 1.25 / REFIT_HANDBACK_MB_PER_S
+    )
 
 
 def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
