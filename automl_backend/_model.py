@@ -26,6 +26,7 @@ from automl_backend._dataset import Dataset
 from automl_backend._errors import BackendError, DataError
 from automl_backend._integrity import checked_name, record_files, refusal, verify_folder
 from automl_backend._metrics import score
+from automl_backend._openmp import single_threaded_lightgbm
 from automl_backend._preprocess import coerce_columns
 
 log = logging.getLogger("automl_backend")
@@ -119,9 +120,11 @@ class FittedModel:
         rows = self._prepare(X)
         k = len(self.classes) if self.classification else 0
         total = None
-        for weight, pipeline in self.members:
-            part = weight * predict_matrix(pipeline, rows, k)
-            total = part if total is None else total + part
+        # One LightGBM thread here: this process may fork trials later (see _openmp).
+        with single_threaded_lightgbm():
+            for weight, pipeline in self.members:
+                part = weight * predict_matrix(pipeline, rows, k)
+                total = part if total is None else total + part
         assert total is not None
         weights = sum(w for w, _ in self.members)
         return total / weights
@@ -283,7 +286,8 @@ def _load_file(file: Path, trust: bool) -> FittedModel:
     if pickled and not trust:
         raise refusal(file, f"{file.name} is a pickle, which runs code when loaded")
     try:
-        model = _load_pickle(file) if pickled else _load_skops(file, trust)
+        with single_threaded_lightgbm(load=True):
+            model = _load_pickle(file) if pickled else _load_skops(file, trust)
     except BackendError:
         raise
     except Exception as exc:

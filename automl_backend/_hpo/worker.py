@@ -46,6 +46,7 @@ from automl_backend._builders import (
 from automl_backend._features import FeatureTransform
 from automl_backend._metrics import score
 from automl_backend._model import predict_matrix
+from automl_backend._openmp import single_threaded_lightgbm
 from automl_backend._preprocess import build_pipeline
 from automl_backend._spec import TrialConfig
 from automl_backend._splits import Fold, subsample_positions
@@ -247,10 +248,13 @@ def _transfer_path() -> str | None:
 
 
 def _load_model(payload: bytes | str) -> Any:
-    if isinstance(payload, bytes):
-        return pickle.loads(payload)
-    with open(payload, "rb") as handle:
-        return pickle.load(handle)
+    # Loading a LightGBM model parses its trees on LightGBM's threads; on one thread the
+    # run can still fork LightGBM refits and trials afterwards (see _openmp).
+    with single_threaded_lightgbm(load=True):
+        if isinstance(payload, bytes):
+            return pickle.loads(payload)
+        with open(payload, "rb") as handle:
+            return pickle.load(handle)
 
 
 # ---------------------------------------------------------------- child safety
