@@ -79,6 +79,43 @@ def _logged_refit(log: list[dict[str, Any]], function: Callable[..., Any]) -> Ca
     return wrapper
 
 
+def _logged_reserve(finalize: Any, seen: dict[str, Any]) -> None:
+    """Keep the refit reserve's last estimate in ``seen``: its total, its cap, and the
+    expected refit seconds of each member and of writing their trees, to hold against
+    the refits' and the writing's measured seconds."""
+    reserve_call = finalize.RefitReserve.__call__
+    refit_s, save_s = finalize.expected_refit_s, finalize.expected_save_s
+    parts: list[tuple[str, float]] | None = None
+
+    def logged_refit_s(record: Any, n_folds: int) -> float:
+        value = refit_s(record, n_folds)
+        if parts is not None:
+            parts.append((record.number, record.config.family, round(value, 2)))
+        return value
+
+    def logged_save_s(records: list[Any], n_folds: int) -> float:
+        value = save_s(records, n_folds)
+        if parts is not None:
+            seen["expected_save_s"] = round(value, 2)
+        return value
+
+    def call(self: Any, records: list[Any]) -> float:
+        nonlocal parts
+        parts = []
+        try:
+            value = reserve_call(self, records)
+        finally:
+            if parts:
+                seen["expected_refits_s"] = parts
+            parts = None
+        seen.update(reserve_s=round(value, 2), uncapped_s=round(self.value, 2),
+                    cap_s=round(self.cap, 2), at_s=round(time.monotonic() - seen["t0"], 2))  # fmt: skip
+        return value
+
+    finalize.RefitReserve.__call__ = call
+    finalize.expected_refit_s, finalize.expected_save_s = logged_refit_s, logged_save_s
+
+
 def profile_run(dataset: str, budget: float, threads: int, fold: int) -> dict[str, Any]:
     """Run the backend once on KEEL ``dataset`` and return the time spent per phase."""
     import automl_backend._artifacts as artifacts
@@ -101,6 +138,8 @@ def profile_run(dataset: str, budget: float, threads: int, fold: int) -> dict[st
         )
     refits: list[dict[str, Any]] = []
     finalize.run_refit = _logged_refit(refits, finalize.run_refit)
+    reserve: dict[str, Any] = {"t0": time.monotonic()}
+    _logged_reserve(finalize, reserve)
     search_run = Search.run
     Search.run = _timed(spent, "search", search_run)  # type: ignore[method-assign]
     spec = ExperimentSpec.model_validate(
@@ -108,6 +147,7 @@ def profile_run(dataset: str, budget: float, threads: int, fold: int) -> dict[st
     )
     with tempfile.TemporaryDirectory() as workdir:
         began = time.perf_counter()
+        reserve["t0"] = time.monotonic()
         output = runner.run_hpo(spec, train, out_dir=Path(workdir) / "run", test=test)
         total = time.perf_counter() - began
     Search.run = search_run  # type: ignore[method-assign]
@@ -145,6 +185,7 @@ def profile_run(dataset: str, budget: float, threads: int, fold: int) -> dict[st
             for m in result.ensemble
         ],
         "refits": refits,
+        "reserve_at_search_end": {k: v for k, v in reserve.items() if k != "t0"},
         "trial_list": [
             {
                 "n": r.number,

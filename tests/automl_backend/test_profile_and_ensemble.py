@@ -89,6 +89,27 @@ def test_expected_refit_time_grows_with_the_data_and_faster_for_svms() -> None:
     )
 
 
+def test_an_early_stopped_boosting_refit_is_expected_to_fit_only_its_kept_rounds() -> None:
+    from automl_backend import TrialConfig
+    from automl_backend._builders import EARLY_STOPPING_PATIENCE, EARLY_STOPPING_SHARE
+    from automl_backend._hpo.finalize import REFIT_ROUNDS_GROWTH, expected_refit_s
+
+    record = _record(0, "lightgbm", 5.0)  # 1 s per fold
+    record.config = TrialConfig(family="lightgbm", params={"n_estimators": 1000})
+    full = expected_refit_s(record, n_folds=5)
+    assert full == pytest.approx(1.2 * 1.25 + 0.1)  # no rounds recorded: the fold's work
+    record.rounds = 100  # kept 100, fitted 150, on 90 % of the fold's rows
+    work = 100 * REFIT_ROUNDS_GROWTH / (100 + EARLY_STOPPING_PATIENCE) / (1 - EARLY_STOPPING_SHARE)
+    # Early-stopped boosting grows at most linearly with the rows: no 20 % margin.
+    assert expected_refit_s(record, n_folds=5) == pytest.approx(1.25 * work + 0.1)
+    assert expected_refit_s(record, n_folds=5) < full
+    # Boosting that never stopped early fitted all its planned rounds.
+    record.config = TrialConfig(family="lightgbm", params={"n_estimators": 100})
+    record.rounds = 100
+    work = round(100 * REFIT_ROUNDS_GROWTH) / 100 / (1 - EARLY_STOPPING_SHARE)
+    assert expected_refit_s(record, n_folds=5) == pytest.approx(1.25 * work + 0.1)
+
+
 def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
     from automl_backend._hpo.finalize import _fit_in_time
 
