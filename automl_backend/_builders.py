@@ -138,6 +138,20 @@ class _StopAtDeadline:
         raise EarlyStopException(env.iteration, env.evaluation_result_list)
 
 
+class _CountRounds:
+    """A LightGBM callback that counts the rounds boosted: LightGBM keeps only the rounds
+    up to the best one in the model, and the work of a fit is every round it boosted."""
+
+    order = 5
+    before_iteration = False
+
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def __call__(self, env: Any) -> None:
+        self.rounds = env.iteration - env.begin_iteration + 1
+
+
 class _EarlyStopped(BaseEstimator):
     """A LightGBM model that stops adding rounds when a held-out share stops improving.
 
@@ -177,12 +191,15 @@ class _EarlyStopped(BaseEstimator):
             evaluation = {"eval_set": [held_out]}
         stopper = lightgbm.early_stopping(self.patience, verbose=False)
         timer = None if _fit_deadline is None else _StopAtDeadline(stopper, _fit_deadline)
+        counter = _CountRounds()
         self.estimator_.fit(
             _rows(X, fit_rows), y[fit_rows],
-            callbacks=[stopper] if timer is None else [stopper, timer], **evaluation,
+            callbacks=[counter, stopper] if timer is None else [counter, stopper, timer],
+            **evaluation,
         )  # fmt: skip
         best = getattr(self.estimator_, "best_iteration_", 0) or self.estimator.n_estimators
         self.best_iteration_ = int(best)
+        self.boosted_rounds_ = counter.rounds or self.best_iteration_
         self.cut_by_time_ = timer is not None and timer.stopped
         if isinstance(self, ClassifierMixin):
             self.classes_ = self.estimator_.classes_
@@ -223,6 +240,12 @@ def boosting_rounds(model: Any) -> int | None:
     """Rounds an early-stopped model kept (the last step of a pipeline); None otherwise."""
     found = _early_stopped(model)
     return getattr(found, "best_iteration_", None) if found is not None else None
+
+
+def boosted_rounds(model: Any) -> int | None:
+    """Rounds an early-stopped model boosted, past its best one too; None otherwise."""
+    found = _early_stopped(model)
+    return getattr(found, "boosted_rounds_", None) if found is not None else None
 
 
 def cut_by_time(model: Any) -> bool:

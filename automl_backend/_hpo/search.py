@@ -57,6 +57,8 @@ class HPOTrial:
     oof: np.ndarray | None = None
     rounds: int | None = None
     """Mean boosting rounds early stopping kept over the folds (the refit uses them)."""
+    boosted: int | None = None
+    """Mean boosting rounds the folds boosted, past the kept ones too (None: unknown)."""
     stored_mb: float = 0.0
     """Mean megabytes its fitted trees took per fold when saved (0: not a forest)."""
     trees: int = 0
@@ -341,6 +343,9 @@ class Search:
         rounds = [f.rounds for f in run.folds if f.rounds is not None]
         if rounds:
             record.rounds = round(float(np.mean(rounds)))
+        boosted = [f.boosted for f in run.folds if f.boosted is not None]
+        if boosted:
+            record.boosted = round(float(np.mean(boosted)))
         if run.folds:
             record.stored_mb = float(np.mean([f.stored_mb for f in run.folds]))
             record.trees = max(f.trees for f in run.folds)

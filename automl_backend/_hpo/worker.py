@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from automl_backend._builders import (
+    boosted_rounds,
     boosting_rounds,
     cut_by_time,
     set_fit_deadline,
@@ -111,6 +112,8 @@ class FoldResult:
     """Megabytes its fitted trees take when saved (:func:`stored_tree_mb`)."""
     trees: int = 0
     """Fitted scikit-learn trees (:func:`stored_tree_count`)."""
+    boosted: int | None = None
+    """Rounds an early-stopped model boosted on this fold, past the kept ones too."""
 
 
 @dataclass
@@ -191,7 +194,8 @@ def trial_child(send: Callable[[Any], None], problem: Problem, config: TrialConf
             pipeline, prediction, value, fit_time = _fit_and_score(problem, config, train, valid)
             rounds = boosting_rounds(pipeline)
             fold = FoldResult(index, value, prediction, fit_time, rounds, cut_by_time(pipeline),
-                              stored_tree_mb(pipeline), stored_tree_count(pipeline))  # fmt: skip
+                              stored_tree_mb(pipeline), stored_tree_count(pipeline),
+                              boosted_rounds(pipeline))  # fmt: skip
             send(("fold", fold))
         set_fit_deadline(None)
         extras: dict[str, float] = {}

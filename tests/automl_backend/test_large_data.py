@@ -14,6 +14,8 @@ from sklearn.datasets import make_classification
 from automl_backend import CVSpec, ExperimentSpec, load_dataset, parse_spec
 from automl_backend._builders import (
     EARLY_STOPPING_MIN_ROWS,
+    EARLY_STOPPING_PATIENCE,
+    boosted_rounds,
     boosting_rounds,
     build_estimator,
     cut_by_time,
@@ -75,6 +77,8 @@ def test_lightgbm_stops_boosting_at_the_best_round_on_a_held_out_share() -> None
     model.fit(X, y)
     rounds = boosting_rounds(model)
     assert rounds is not None and 1 <= rounds < 3000
+    # It boosted the patience past the best round, which the model does not keep.
+    assert boosted_rounds(model) == rounds + EARLY_STOPPING_PATIENCE
     assert model.predict_proba(X).shape == (len(y), 2)
     assert list(model.classes_) == [0, 1]
     assert (model.predict(X) == y).mean() > 0.8
@@ -105,6 +109,7 @@ def test_a_boosting_fit_past_its_deadline_keeps_its_best_round_so_far() -> None:
     rounds = boosting_rounds(cut)
     assert cut_by_time(cut) and rounds is not None
     assert 1 <= rounds < boosting_rounds(free)  # type: ignore[operator]
+    assert rounds <= boosted_rounds(cut) < boosted_rounds(free)  # type: ignore[operator]
     assert (cut.predict(X) == y).mean() > 0.7
 
 
@@ -214,6 +219,7 @@ def test_a_search_reports_the_rounds_and_the_final_model_uses_them() -> None:
     output = run_hpo(spec, data)
     [record] = output.records
     assert record.state == "complete" and record.rounds is not None and record.rounds < 2000
+    assert record.boosted is not None and record.boosted >= record.rounds
     assert output.model is not None
     [(_, pipeline)] = output.model.members
     final = pipeline.steps[-1][1]

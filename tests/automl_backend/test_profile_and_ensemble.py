@@ -103,6 +103,11 @@ def test_an_early_stopped_boosting_refit_is_expected_to_fit_only_its_kept_rounds
     # Early-stopped boosting grows at most linearly with the rows: no 20 % margin.
     assert expected_refit_s(record, n_folds=5) == pytest.approx(1.25 * work + 0.1)
     assert expected_refit_s(record, n_folds=5) < full
+    # Folds cut at their time limit boosted fewer rounds: they say how many.
+    record.boosted = 120
+    work = 100 * REFIT_ROUNDS_GROWTH / 120 / (1 - EARLY_STOPPING_SHARE)
+    assert expected_refit_s(record, n_folds=5) == pytest.approx(1.25 * work + 0.1)
+    record.boosted = None
     # Boosting that never stopped early fitted all its planned rounds.
     record.config = TrialConfig(family="lightgbm", params={"n_estimators": 100})
     record.rounds = 100
