@@ -195,11 +195,29 @@ class RefitReserve:
             ranked = sorted(complete, key=lambda r: -(r.score or 0.0))
             weights, _ = pick_members(self.spec, ranked, self.problem)
             by_number = {r.number: r for r in ranked}
-            n_folds = len(self.problem.folds)
-            refit = sum(expected_refit_s(by_number[n], n_folds) for n in weights)
-            save = expected_save_s([by_number[n] for n in weights], n_folds)
-            self.value = ARTIFACT_RESERVE_S + save + refit
+            self.value = reserve_s(weights, by_number, len(self.problem.folds), self.cap)
         return min(self.value, self.cap)
+
+
+def member_order(weights: dict[int, float], by_number: dict[int, HPOTrial]) -> list[int]:
+    """Members in the order they are refitted: heaviest weight first, then best score."""
+    return sorted(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
+
+
+def reserve_s(weights: dict[int, float], by_number: dict[int, HPOTrial], n_folds: int,
+              cap: float) -> float:  # fmt: skip
+    """Seconds :func:`build_model` needs after a search that ends ``cap`` seconds before
+    the budget: the artifacts, and the refits of the members it will keep.
+
+    ``build_model`` drops the members whose refits do not fit the time left (heaviest
+    weight first); a reserve that also kept time for them would leave it unused. A cap
+    of 0 or less (no time budget) keeps every member.
+    """
+    order = member_order(weights, by_number)
+    artifacts = ARTIFACT_RESERVE_S + expected_save_s([by_number[n] for n in order], n_folds)
+    if cap > 0:
+        order, _ = _fit_in_time(order, by_number, n_folds, cap - artifacts)
+    return artifacts + sum(expected_refit_s(by_number[n], n_folds) for n in order)
 
 
 def _fit_in_time(order: list[int], by_number: dict[int, HPOTrial], n_folds: int,
@@ -238,7 +256,7 @@ def build_model(
     no model at all. A member whose expected refit time does not fit is skipped.
     """
     by_number = {r.number: r for r in complete}
-    order = sorted(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
+    order = member_order(weights, by_number)
     n_folds = len(problem.folds)
     fitted: list[tuple[float, Any, HPOTrial]] = []
     notes: list[str] = []

@@ -115,6 +115,25 @@ def test_an_early_stopped_boosting_refit_is_expected_to_fit_only_its_kept_rounds
     assert expected_refit_s(record, n_folds=5) == pytest.approx(1.25 * work + 0.1)
 
 
+def test_the_reserve_keeps_no_time_for_members_the_refit_would_leave_out() -> None:
+    from automl_backend._hpo.finalize import ARTIFACT_RESERVE_S, expected_refit_s, reserve_s
+
+    records = {n: _record(n, "lightgbm", 5.0 * (n + 1)) for n in range(3)}
+    refits = {n: expected_refit_s(records[n], n_folds=5) for n in records}
+    weights = {0: 0.5, 1: 0.3, 2: 0.2}  # refitted in this order
+    everything = ARTIFACT_RESERVE_S + sum(refits.values())
+    assert reserve_s(weights, records, 5, cap=0.0) == pytest.approx(everything)
+    assert reserve_s(weights, records, 5, cap=everything) == pytest.approx(everything)
+    # Under a cap that holds the first two refits but not the third, build_model would
+    # drop the third: no time is kept for it.
+    cap = ARTIFACT_RESERVE_S + refits[0] + refits[1] + 0.5 * refits[2]
+    assert reserve_s(weights, records, 5, cap) == pytest.approx(
+        ARTIFACT_RESERVE_S + refits[0] + refits[1]
+    )
+    # The heaviest member is always refitted, so always kept time for.
+    assert reserve_s(weights, records, 5, cap=1.0) == pytest.approx(ARTIFACT_RESERVE_S + refits[0])
+
+
 def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
     from automl_backend._hpo.finalize import _fit_in_time
 
