@@ -106,7 +106,7 @@ def _logged_reserve(finalize: Any, seen: dict[str, Any]) -> None:
             value = reserve_call(self, records)
         finally:
             if parts:
-                seen["expected_refits_s"] = parts
+                seen["expected_refits_s"] = list(dict.fromkeys(parts))  # each member once
             parts = None
         seen.update(reserve_s=round(value, 2), uncapped_s=round(self.value, 2),
                     cap_s=round(self.cap, 2), at_s=round(time.monotonic() - seen["t0"], 2))  # fmt: skip
