@@ -85,7 +85,7 @@ def _logged_reserve(finalize: Any, seen: dict[str, Any]) -> None:
     the refits' and the writing's measured seconds."""
     reserve_call = finalize.RefitReserve.__call__
     refit_s, save_s = finalize.expected_refit_s, finalize.expected_save_s
-    parts: list[tuple[str, float]] | None = None
+    parts: list[tuple[int, str, float]] | None = None
 
     def logged_refit_s(record: Any, n_folds: int) -> float:
         value = refit_s(record, n_folds)

@@ -102,8 +102,8 @@ def _rows_growth(n_folds: int) -> float:
     return 1.0 + 1.0 / (n_folds - 1) if n_folds > 1 else 1.25
 
 
-def _early_stopped_work(record: HPOTrial) -> float:
-    """The refit's work over a fold fit's for an early-stopped boosting trial (1 for
+def _early_stopped_work(record: HPOTrial) -> float | None:
+    """The refit's work over a fold fit's for an early-stopped boosting trial (None for
     others): the fold fitted 1 - ``EARLY_STOPPING_SHARE`` of its rows for the kept
     rounds plus the ``EARLY_STOPPING_PATIENCE`` that found them (at most its
     ``n_estimators``; the count the folds report when known: a fold cut at its time
@@ -111,7 +111,7 @@ def _early_stopped_work(record: HPOTrial) -> float:
     rows for the rounds of :func:`refit_config`. On optdigits and penbased (10 classes)
     LightGBM refits took 5.2 and 4.1 s where the fold times alone predicted 9.4 s."""
     if record.config.family != "lightgbm" or record.rounds is None:
-        return 1.0
+        return None
     if record.boosted is not None:
         fitted = record.boosted
     else:
@@ -134,11 +134,12 @@ def expected_refit_s(record: HPOTrial, n_folds: int) -> float:
     if record.config.family == "svm":
         growth **= 2
     per_fold = record.fit_time_s / max(len(record.fold_scores), 1)
-    if record.config.family == "lightgbm" and record.rounds is not None:
+    work = _early_stopped_work(record)
+    if work is not None:
         # Linear growth in rows is the upper envelope for LightGBM's histograms: on 1.67x
         # the rows, 100 or 300 rounds took 1.06-1.68x as long here (penbased, optdigits,
         # magic, letter). Other families keep a 20 % margin.
-        return growth * _early_stopped_work(record) * per_fold + 0.1 + handback
+        return growth * work * per_fold + 0.1 + handback
     return 1.2 * growth * per_fold + 0.1 + handback
 
 

@@ -46,11 +46,13 @@ def test_shell_completion_completes_commands_and_options() -> None:
     # parent processes), so run it from bash as a user would; pytest's own parent may be
     # no shell at all.
     script = subprocess.run(
-        ["bash", "-c", f"'{COSCI}' --show-completion; true"],
+        ["bash", "-c", f"'{COSCI}' --show-completion; exit $?"],
         capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )  # fmt: skip
-    assert "_COSCI_COMPLETE=complete_bash" in script.stdout, script.stderr
+    assert script.returncode == 0 and "_COSCI_COMPLETE=complete_bash" in script.stdout, (
+        script.stderr
+    )
 
 
 def test_version_prints_the_installed_distribution_version() -> None:
