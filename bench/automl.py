@@ -245,10 +245,10 @@ def _run_pair(system: str, dataset: str, fold: int, budget: float, threads: int)
     env = dict(os.environ)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
-    # Every system gets OpenMP threads that sleep while they wait: with libgomp's default
-    # (spinning), LightGBM and HistGradientBoosting on 2 threads ran 4 to 8 times slower
-    # than on 1 when other work shared the 2 cores, and Optuna-HGB overran its budget 3x.
-    env["OMP_WAIT_POLICY"] = "PASSIVE"
+    # Every system gets libgomp's own wait policy (a bounded spin, then sleep). Forcing
+    # OMP_WAIT_POLICY=PASSIVE made LightGBM on 2 threads 8-10x slower on a quiet machine
+    # (README, "Where 60 s go", item 13), for cosci and the peers alike.
+    env.pop("OMP_WAIT_POLICY", None)
     key = {"budget_s": budget, "system": system, "dataset": dataset, "fold": fold}
     info = {"commit": _commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "loadavg_before": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip

@@ -52,12 +52,11 @@ from automl_backend._preprocess import build_pipeline
 from automl_backend._spec import TrialConfig
 from automl_backend._splits import Fold, subsample_positions
 
-# OpenMP threads that spin while they wait (libgomp's default) collapse when other work
-# shares the cores: LightGBM on 2 threads fitted 4 to 8 times slower than on 1 on a loaded
-# 2-core machine, and faster than on 1 with passive waiting. libgomp reads this once, when
-# it is loaded, so it is set here, before any trial or refit imports LightGBM; a value the
-# user set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP's wait policy is left to libgomp (spin a while, then sleep) or the user. Forcing
+# OMP_WAIT_POLICY=PASSIVE makes every parallel region wake sleeping threads: LightGBM on
+# 2 threads fitted 8-10x slower than with the default on a quiet 2-core machine (26-class
+# letter, binary magic). Under load, 2 threads were 2-5x slower than 1 with either policy
+# (passive up to 1.5x faster than the default there): README, "Where 60 s go", item 13.
 
 
 @dataclass
