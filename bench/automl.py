@@ -246,7 +246,7 @@ def _run_pair(system: str, dataset: str, fold: int, budget: float, threads: int)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
     # Every system gets libgomp's own wait policy (a bounded spin, then sleep). Forcing
-    # OMP_WAIT_POLICY=PASSIVE made LightGBM on 2 threads 8-10x slower on a quiet machine
+    # OMP_WAIT_POLICY=PASSIVE made LightGBM on 2 threads 7-13x slower on a quiet machine
     # (README, "Where 60 s go", item 13), for cosci and the peers alike.
     env.pop("OMP_WAIT_POLICY", None)
     key = {"budget_s": budget, "system": system, "dataset": dataset, "fold": fold}

@@ -54,7 +54,7 @@ from automl_backend._splits import Fold, subsample_positions
 
 # OpenMP's wait policy is left to libgomp (spin a while, then sleep) or the user. Forcing
 # OMP_WAIT_POLICY=PASSIVE makes every parallel region wake sleeping threads: LightGBM on
-# 2 threads fitted 8-10x slower than with the default on a quiet 2-core machine (26-class
+# 2 threads fitted 7-13x slower than with the default on a quiet 2-core machine (26-class
 # letter, binary magic). Under load, 2 threads were 2-5x slower than 1 with either policy
 # (passive up to 1.5x faster than the default there): README, "Where 60 s go", item 13.
 
