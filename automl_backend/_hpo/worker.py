@@ -55,8 +55,9 @@ from automl_backend._splits import Fold, subsample_positions
 # OpenMP's wait policy is left to libgomp (spin a while, then sleep) or the user. Forcing
 # OMP_WAIT_POLICY=PASSIVE makes every parallel region wake sleeping threads: LightGBM on
 # 2 threads fitted 7-13x slower than with the default on a quiet 2-core machine (26-class
-# letter, binary magic). Under load, 2 threads were 2-5x slower than 1 with either policy
-# (passive up to 1.5x faster than the default there): README, "Where 60 s go", item 13.
+# letter, binary magic). Under load, 2 threads were 1.8-5x slower than 1 with either
+# policy (passive up to 2.4x faster than the default there): README, "Where 60 s go",
+# item 13, which also says what to do on a shared machine (1 thread per trial).
 
 
 @dataclass
