@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any
 
 SETTINGS: dict[str, dict[str, str]] = {
     "libgomp default": {},
@@ -43,9 +42,8 @@ def _spin() -> None:
 def _fits() -> None:
     """In the child: time the fits and print them."""
     import numpy as np
-    import pandas as pd
 
-    from automl_backend._loaders import _keel_folds
+    from automl_backend._loaders import _keel_folds, _keel_table
     from automl_backend._preprocess import build_pipeline
     from automl_backend._registry import default_config
     from automl_backend._spec import TrialConfig
@@ -55,9 +53,9 @@ def _fits() -> None:
     cells = []
     for name, n_rows in SETS:
         x_train, y_train, _, _ = _keel_folds(name)[0]
-        X = pd.DataFrame(np.asarray(x_train, dtype=float))
-        X.columns = [f"x{i}" for i in range(X.shape[1])]
-        y = pd.Series(np.asarray(y_train).ravel()).astype("category").cat.codes.to_numpy()
+        frame = _keel_table(x_train, y_train)
+        X = frame.drop(columns="target").astype(float)
+        y = frame["target"].astype("category").cat.codes.to_numpy()
         rows = np.random.default_rng(0).choice(len(y), n_rows, replace=False)
         types = dict.fromkeys(X.columns, "numeric")
         for threads in (1, 2):
@@ -85,9 +83,7 @@ def main() -> None:
     if args.child:
         _fits()
         return
-    spinners: list[Any] = [
-        multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)
-    ]
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
     for process in spinners:
         process.start()
     try:

@@ -1,4 +1,5 @@
-"""LightGBM's thread cap in the parent process, so forked trials do not hang."""
+"""LightGBM's thread cap in the parent process, so forked trials do not hang; and
+OpenMP's wait policy, which the backend leaves to libgomp or the user."""
 
 from __future__ import annotations
 
