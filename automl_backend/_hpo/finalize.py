@@ -33,17 +33,19 @@ def allowed_overshoot(time_s: float) -> float:
 
 
 PRELOAD_MIN_BUDGET_S = 30.0
-"""Budgets shorter than this leave the writers' import to the end: on a loaded machine it
-took most of a 15 s budget, and a search with no time left finishes no trial."""
+"""A search sharing its study with other processes imports the writers before it starts,
+and only for budgets of at least this: on a loaded machine the import took most of a
+15 s budget, and a search with no time left finishes no trial."""
 
 
 def preload_run_dir_writers() -> None:
-    """Import the libraries that write the run directory, before the search starts.
+    """Import the libraries that write the run directory, inside the search's time.
 
     Imported lazily at the end they cost seconds past the budget that no reserve
     foresaw: skops' type registry imports most of scikit-learn (12 to 21 s measured on a
-    shared 2-core machine at load averages 8 to 10), matplotlib 3 to 4 s there. Imported
-    here, the search's deadline accounts for them.
+    shared 2-core machine at load averages 8 to 10), matplotlib 3 to 4 s there. A local
+    search calls this once its first trial runs in its own process (``Search``'s
+    ``meanwhile``), so the import overlaps that trial and the deadline accounts for it.
     """
     import matplotlib
 

@@ -255,12 +255,12 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
     budget_end = None if spec.budget.time_s is None else started + spec.budget.time_s
     portfolio = portfolio_configs(spec, dataset, space)
     warm = _warm_start(spec, warm_start, space, dataset.task, portfolio)
-    if workdir is not None and (spec.budget.time_s or math.inf) >= PRELOAD_MIN_BUDGET_S:
-        preload_run_dir_writers()
     problem.rungs = _rungs(spec, dataset, problem, is_shared_storage(storage))
     search: Search
     if is_shared_storage(storage):
         assert storage is not None
+        if workdir is not None and (spec.budget.time_s or math.inf) >= PRELOAD_MIN_BUDGET_S:
+            preload_run_dir_writers()
         search = _shared_search(
             spec, dataset, problem, space, storage, artifacts, warm,
             started=started, budget_end=budget_end, progress=progress, executor=executor,
@@ -271,7 +271,7 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
         search = Search(
             problem, spec, space, study, started=started, budget_end=budget_end,
             reserve=RefitReserve(spec, problem), warm_start=warm, progress=progress,
-            executor=executor,
+            executor=executor, meanwhile=preload_run_dir_writers if workdir else None,
         )  # fmt: skip
     try:
         records = search.run()

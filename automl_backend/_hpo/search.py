@@ -83,7 +83,10 @@ class Search:
     """One experiment's search; ``run()`` returns the finished trials.
 
     ``executor`` runs the trials (default: :class:`ForkExecutor`, forked local children
-    under the spec's per-trial memory limit).
+    under the spec's per-trial memory limit). ``meanwhile`` is work for this process
+    (importing what the run directory needs, say), done once while the first trials
+    run in theirs: the trials were started before it, so no trial process inherits it
+    half done, and its seconds count inside the search's time.
     """
 
     def __init__(
@@ -99,8 +102,10 @@ class Search:
         warm_start: list[TrialConfig],
         progress: ProgressCallback | None = None,
         executor: TrialExecutor | None = None,
+        meanwhile: Callable[[], None] | None = None,
     ) -> None:
         self.problem, self.spec, self.space, self.study = problem, spec, space, study
+        self.meanwhile = meanwhile
         self.started, self.budget_end, self.reserve = started, budget_end, reserve
         self.progress = progress
         self.records: list[HPOTrial] = []
@@ -164,6 +169,9 @@ class Search:
                 if not self._launch(now):
                     break
                 now = time.monotonic()
+            if self.meanwhile is not None and self.running:
+                self.meanwhile, work = None, self.meanwhile
+                work()
             self._tick()
             if not self.running:
                 if self._wait_for_others():

@@ -109,3 +109,29 @@ def test_load_model_errors(tmp_path: Path) -> None:
         load_model(tmp_path)
     with pytest.raises(BackendError, match="cannot load model"):
         load_model(tmp_path, trust=True)
+
+
+def test_the_writers_are_imported_while_the_first_trial_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importing skops and matplotlib takes seconds; done before the first trial it
+    delays the search, done after the search it runs past the budget. The run does it
+    once, after the first trial's process has started, for any budget."""
+    import automl_backend._hpo.run as runner
+    from automl_backend._hpo import worker
+
+    started: list[str] = []
+    real_start = worker.ChildTask.start.__func__  # type: ignore[attr-defined]
+
+    def start(cls: type, target: object, *args: object, **kwargs: object) -> object:
+        started.append(getattr(target, "__name__", "?"))
+        return real_start(cls, target, *args, **kwargs)
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(worker.ChildTask, "start", classmethod(start))
+    monkeypatch.setattr(runner, "preload_run_dir_writers", lambda: calls.append(list(started)))
+    spec = ExperimentSpec.for_families(["logistic"], n_trials=3, time_s=15, cv={"folds": 2})
+    result = run_spec(spec, load_dataset("sklearn:iris"), out_dir=tmp_path / "run")
+    assert result.status == "ok", result.reason
+    assert len(calls) == 1, calls  # once, even at a 15 s budget
+    assert calls[0] and set(calls[0]) == {"trial_child"}  # a trial was running, no refit yet
