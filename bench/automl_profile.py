@@ -82,22 +82,17 @@ def _logged_refit(log: list[dict[str, Any]], function: Callable[..., Any]) -> Ca
 
 def _logged_reserve(finalize: Any, seen: dict[str, Any]) -> None:
     """Keep the refit reserve's last estimate in ``seen``: its total, its cap, and the
-    expected refit seconds of each member and of writing their trees, to hold against
-    the refits' and the writing's measured seconds."""
+    expected refit seconds of each member and of writing its trees, to hold against the
+    refits' and the writing's measured seconds."""
     reserve_call = finalize.RefitReserve.__call__
-    refit_s, save_s = finalize.expected_refit_s, finalize.expected_save_s
-    parts: list[tuple[int, str, float]] | None = None
+    refit_s = finalize.expected_refit_s
+    parts: list[tuple[int, str, float, float]] | None = None
 
     def logged_refit_s(record: Any, n_folds: int) -> float:
         value = refit_s(record, n_folds)
         if parts is not None:
-            parts.append((record.number, record.config.family, round(value, 2)))
-        return value
-
-    def logged_save_s(records: list[Any], n_folds: int) -> float:
-        value = save_s(records, n_folds)
-        if parts is not None:
-            seen["expected_save_s"] = round(value, 2)
+            save = finalize.expected_save_s([record], n_folds)
+            parts.append((record.number, record.config.family, round(value, 2), round(save, 2)))
         return value
 
     def call(self: Any, records: list[Any]) -> float:
@@ -107,14 +102,16 @@ def _logged_reserve(finalize: Any, seen: dict[str, Any]) -> None:
             value = reserve_call(self, records)
         finally:
             if parts:
-                seen["expected_refits_s"] = list(dict.fromkeys(parts))  # each member once
+                members = list(dict.fromkeys(parts))  # each member once
+                seen["expected_refits_s"] = [m[:3] for m in members]
+                seen["expected_saves_s"] = [[m[0], m[3]] for m in members]
             parts = None
         seen.update(reserve_s=round(value, 2), uncapped_s=round(self.value, 2),
                     cap_s=round(self.cap, 2), at_s=round(time.monotonic() - seen["t0"], 2))  # fmt: skip
         return value
 
     finalize.RefitReserve.__call__ = call
-    finalize.expected_refit_s, finalize.expected_save_s = logged_refit_s, logged_save_s
+    finalize.expected_refit_s = logged_refit_s
 
 
 def profile_run(dataset: str, budget: float, threads: int, fold: int) -> dict[str, Any]:

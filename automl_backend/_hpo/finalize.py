@@ -207,28 +207,34 @@ def member_order(weights: dict[int, float], by_number: dict[int, HPOTrial]) -> l
     return sorted(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
 
 
+def member_cost_s(record: HPOTrial, n_folds: int) -> float:
+    """Seconds one ensemble member adds after the search: its refit on all rows and
+    writing its trees into the model file."""
+    return expected_refit_s(record, n_folds) + expected_save_s([record], n_folds)
+
+
 def reserve_s(weights: dict[int, float], by_number: dict[int, HPOTrial], n_folds: int,
               cap: float) -> float:  # fmt: skip
     """Seconds :func:`build_model` needs after a search that ends ``cap`` seconds before
-    the budget: the artifacts, and the refits of the members it will keep.
+    the budget: the artifacts, and the refits and trees of the members it will keep.
 
-    ``build_model`` drops the members whose refits do not fit the time left (heaviest
-    weight first); a reserve that also kept time for them would leave it unused. A cap
-    of 0 or less (no time budget) keeps every member.
+    ``build_model`` drops the members whose refits and trees do not fit the time left
+    (heaviest weight first); a reserve that also kept time for them would leave it
+    unused. A cap of 0 or less (no time budget) keeps every member.
     """
     order = member_order(weights, by_number)
-    artifacts = ARTIFACT_RESERVE_S + expected_save_s([by_number[n] for n in order], n_folds)
     if cap > 0:
-        order, _ = _fit_in_time(order, by_number, n_folds, cap - artifacts)
-    return artifacts + sum(expected_refit_s(by_number[n], n_folds) for n in order)
+        order, _ = _fit_in_time(order, by_number, n_folds, cap - ARTIFACT_RESERVE_S)
+    return ARTIFACT_RESERVE_S + sum(member_cost_s(by_number[n], n_folds) for n in order)
 
 
 def _fit_in_time(order: list[int], by_number: dict[int, HPOTrial], n_folds: int,
                  available: float) -> tuple[list[int], list[int]]:  # fmt: skip
-    """Split members (heaviest weight first) into those whose refits fit and the rest."""
+    """Split members (heaviest weight first) into those whose refits and trees fit in
+    ``available`` seconds and the rest; the first member is always kept."""
     kept, dropped, total = [], [], 0.0
     for number in order:
-        cost = expected_refit_s(by_number[number], n_folds)
+        cost = member_cost_s(by_number[number], n_folds)
         if kept and total + cost > available:
             dropped.append(number)
         else:
@@ -263,15 +269,16 @@ def build_model(
     n_folds = len(problem.folds)
     fitted: list[tuple[float, Any, HPOTrial]] = []
     notes: list[str] = []
-    artifacts = ARTIFACT_RESERVE_S + expected_save_s([by_number[n] for n in order], n_folds)
     if budget_end is not None:
-        available = budget_end - artifacts - time.monotonic()
+        available = budget_end - ARTIFACT_RESERVE_S - time.monotonic()
         order, dropped = _fit_in_time(order, by_number, n_folds, available)
         if dropped:
             notes.append(
                 f"ensemble trimmed to the members whose refit fits the budget "
                 f"(left out trials {', '.join(map(str, dropped))})"
             )
+    # only the kept members' trees are written
+    artifacts = ARTIFACT_RESERVE_S + expected_save_s([by_number[n] for n in order], n_folds)
     for number in order:
         record = by_number[number]
         deadline = None

@@ -144,6 +144,35 @@ def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
     assert kept == [2] and dropped == []
 
 
+def test_a_left_out_member_keeps_no_time_for_writing_its_trees() -> None:
+    """Five big forests: writing all their trees would take the whole reserve, so only
+    the first would be refitted if every member's trees were counted up front (letter
+    at 60 s kept one extra-trees member of five and ended 19 s early). Each member's
+    trees count only where it is kept."""
+    from automl_backend._hpo.finalize import (
+        ARTIFACT_RESERVE_S,
+        _fit_in_time,
+        expected_refit_s,
+        expected_save_s,
+        reserve_s,
+    )
+
+    records = {n: _record(n, "extra_trees", 2.0, folds=1) for n in range(5)}
+    for record in records.values():
+        record.stored_mb, record.trees = 300.0, 200
+    refit = expected_refit_s(records[0], n_folds=1)
+    save = expected_save_s([records[0]], n_folds=1)
+    assert save > 0 and refit > 0
+    available = 3 * (refit + save) + 0.5
+    kept, dropped = _fit_in_time(list(records), records, n_folds=1, available=available)
+    assert kept == [0, 1, 2] and dropped == [3, 4]
+    weights = dict.fromkeys(records, 0.2)
+    cap = ARTIFACT_RESERVE_S + available
+    assert reserve_s(weights, records, 1, cap) == pytest.approx(
+        ARTIFACT_RESERVE_S + 3 * (refit + save)
+    )
+
+
 def test_bagged_selection_averages_greedy_runs_on_random_halves() -> None:
     from automl_backend._hpo.ensemble import bagged_ensemble
 
