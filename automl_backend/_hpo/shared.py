@@ -120,6 +120,30 @@ def _process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+RETRY_QUEUE_S = 5.0
+"""How long after failing a dead process's trial its retry may still be on its way: the
+heartbeat check fails the trial, then queues the retry, in two steps."""
+
+
+def retry_coming(trials: list[Any], now: datetime.datetime) -> bool:
+    """Whether one of ``trials`` was failed for lack of heartbeats (it holds no ``config``:
+    its process never finished it) in the last ``RETRY_QUEUE_S`` seconds and no retry of
+    it exists yet. A driver that stopped waiting in that gap would finish before the
+    retry ran elsewhere, and leave it out of its result."""
+    import optuna
+
+    retried = {t.system_attrs.get("failed_trial") for t in trials}
+    recent = now - datetime.timedelta(seconds=RETRY_QUEUE_S)
+    return any(
+        t.state == optuna.trial.TrialState.FAIL
+        and "config" not in t.user_attrs
+        and t.number not in retried
+        and t.datetime_complete is not None
+        and t.datetime_complete >= recent
+        for t in trials
+    )
+
+
 class SharedSearch(Search):
     """:class:`Search` on a shared study: study-wide trial budget and deadline,
     heartbeats for its running trials, and out-of-fold predictions for the driver.
@@ -165,6 +189,12 @@ class SharedSearch(Search):
 
         waiting = self._trials(optuna.trial.TrialState.WAITING)
         return any("failed_trial" in t.system_attrs for t in waiting)
+
+    def _retry_coming(self) -> bool:
+        """A dead process's trial was just failed and its retry may not be queued yet."""
+        if self.storage.get_heartbeat_stale_trial_callback() is None:
+            return False
+        return retry_coming(self._trials(), datetime.datetime.now())
 
     def _trial_budget_reached(self) -> bool:
         import optuna
@@ -251,7 +281,11 @@ class SharedSearch(Search):
             return False
         states = optuna.trial.TrialState
         elsewhere = self._trials(states.RUNNING)
-        if not elsewhere and not (self._retry_waiting() and self._can_launch(time.monotonic())):
+        if (
+            not elsewhere
+            and not self._retry_coming()
+            and not (self._retry_waiting() and self._can_launch(time.monotonic()))
+        ):
             return False
         time.sleep(0.5)
         return True

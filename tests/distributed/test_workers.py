@@ -287,3 +287,36 @@ def test_a_following_worker_joins_each_study_of_a_sweep(database: str, tmp_path:
 def test_a_worker_needs_a_study_or_a_prefix(database: str) -> None:
     message = _one_line_error(["worker", "--storage", database])
     assert "--study NAME" in message and "--follow PREFIX" in message
+
+
+def _frozen(number: int, state: Any, completed: Any, user_attrs: dict[str, Any] | None = None,
+            system_attrs: dict[str, Any] | None = None) -> Any:  # fmt: skip
+    return optuna.trial.FrozenTrial(
+        number=number, state=state, value=None, datetime_start=completed,
+        datetime_complete=completed, params={}, distributions={},
+        user_attrs=user_attrs or {}, system_attrs=system_attrs or {},
+        intermediate_values={}, trial_id=number,
+    )  # fmt: skip
+
+
+def test_a_driver_waits_for_the_retry_of_a_trial_just_failed_for_its_dead_process() -> None:
+    """The heartbeat check fails a dead process's trial, then queues its retry. A driver
+    that looked in between saw nothing running and nothing waiting, finished, and left
+    the retry (run by a worker afterwards) out of its result."""
+    import datetime
+
+    from automl_backend._hpo.shared import RETRY_QUEUE_S, retry_coming
+
+    states = optuna.trial.TrialState
+    now = datetime.datetime.now()
+    done = _frozen(0, states.COMPLETE, now, {"config": {"family": "knn"}})
+    dead = _frozen(1, states.FAIL, now)  # no config: its process never finished it
+    assert retry_coming([done, dead], now)
+    retry = _frozen(2, states.WAITING, None, system_attrs={"failed_trial": 1})
+    assert not retry_coming([done, dead, retry], now)  # queued: the loop sees it waiting
+    # A trial that failed in its own process (it has its config) gets no retry.
+    failed = _frozen(1, states.FAIL, now, {"config": {"family": "knn"}, "fail_reason": "x"})
+    assert not retry_coming([done, failed], now)
+    # A retry that never came (retries used up) is not waited for past a few seconds.
+    later = now + datetime.timedelta(seconds=RETRY_QUEUE_S + 1)
+    assert not retry_coming([done, dead], later)
