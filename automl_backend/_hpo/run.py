@@ -271,7 +271,7 @@ def _execute(spec: ExperimentSpec, dataset: Dataset, encoded: _Encoded, space: R
         search = Search(
             problem, spec, space, study, started=started, budget_end=budget_end,
             reserve=RefitReserve(spec, problem), warm_start=warm, progress=progress,
-            executor=executor, meanwhile=preload_run_dir_writers if workdir else None,
+            executor=executor, meanwhile=None if workdir is None else preload_run_dir_writers,
         )  # fmt: skip
     try:
         records = search.run()

@@ -147,7 +147,7 @@ def test_members_are_trimmed_to_what_can_be_refit_in_time() -> None:
 def test_a_left_out_member_keeps_no_time_for_writing_its_trees() -> None:
     """Five big forests: writing all their trees would take the whole reserve, so only
     the first would be refitted if every member's trees were counted up front (letter
-    at 60 s kept one extra-trees member of five and ended 19 s early). Each member's
+    at 60 s kept one member of five and ended 19 s early). Each member's
     trees count only where it is kept."""
     from automl_backend._hpo.finalize import (
         ARTIFACT_RESERVE_S,
