@@ -12,7 +12,7 @@ from automl_backend._hpo.ensemble import bagged_ensemble
 from automl_backend._hpo.oof import OutOfFold, blend_oof, data_fingerprint, make_oof
 from automl_backend._hpo.search import HPOTrial
 from automl_backend._hpo.worker import Problem, run_refit
-from automl_backend._model import FittedModel
+from automl_backend._model import FittedModel, import_skops_io
 from automl_backend._registry import REGISTRY
 from automl_backend._result import EnsembleMember
 from automl_backend._spec import ExperimentSpec, TrialConfig
@@ -51,7 +51,8 @@ def preload_run_dir_writers() -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot
-    import skops.io  # noqa: F401
+
+    import_skops_io()
 
 
 def pick_members(spec: ExperimentSpec, complete: list[HPOTrial],

@@ -161,3 +161,28 @@ def test_a_model_skops_cannot_store_falls_back_to_a_pickle_that_needs_trust(
     X = _table()
     assert np.allclose(load_model(tmp_path, trust=True).predict_matrix(X),
                        model.predict_matrix(X))  # fmt: skip
+
+
+def test_skops_is_imported_without_torch_and_trusts_the_same_estimators() -> None:
+    """The marked import leaves torch out, unmarks the adapter, and skops lists the same
+    scikit-learn estimators as a plain import (each in a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    report = (
+        "import sys; from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES as n; "
+        "print(len(n), 'torch' in sys.modules, "
+        "'sklearn.externals.array_api_compat.torch' in sys.modules)"
+    )
+    marked = "from automl_backend._model import import_skops_io; import_skops_io(); " + report
+
+    def run(code: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    names, torch_loaded, adapter_loaded = run(marked)
+    assert (torch_loaded, adapter_loaded) == ("False", "False")
+    plain_names, plain_torch, _ = run("import skops.io; " + report)
+    assert plain_torch == "True"  # what the marked import avoids
+    assert int(names) == int(plain_names) > 100
