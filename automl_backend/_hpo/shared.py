@@ -281,10 +281,11 @@ class SharedSearch(Search):
             return False
         states = optuna.trial.TrialState
         elsewhere = self._trials(states.RUNNING)
+        # the retry check reads every trial of the study: only when nothing else keeps it
         if (
             not elsewhere
-            and not self._retry_coming()
             and not (self._retry_waiting() and self._can_launch(time.monotonic()))
+            and not self._retry_coming()
         ):
             return False
         time.sleep(0.5)
