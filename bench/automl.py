@@ -89,9 +89,23 @@ def keel_split(name: str, fold: int) -> tuple[Any, Any]:
     return dataset.subset(np.arange(n_train)), dataset.subset(np.arange(n_train, len(whole)))
 
 
+def wrong_rows(predicted: Any, truth: Any) -> list[int]:
+    """Positions of the test rows a system got wrong (labels compared as given)."""
+    import numpy as np
+
+    predicted, truth = np.asarray(predicted), np.asarray(truth)
+    if predicted.shape != truth.shape:
+        raise RuntimeError(f"{predicted.shape[0]} predictions for {truth.shape[0]} test rows")
+    return [int(i) for i in np.flatnonzero(predicted != truth)]
+
+
 def _run_cosci(train: Any, test: Any, budget: float, threads: int, workdir: Path,
-               search: dict[str, Any] | None = None) -> float:  # fmt: skip
-    from automl_backend import ExperimentSpec, run_spec
+               search: dict[str, Any] | None = None) -> tuple[float, list[int]]:  # fmt: skip
+    """The run as ``run_spec`` makes it (``run_hpo`` is what it calls for a search spec,
+    and keeps the model); its wall time ends when the run does, before the test rows'
+    labels are predicted once more for the paired comparison."""
+    from automl_backend import ExperimentSpec
+    from automl_backend._hpo.run import run_hpo
 
     spec = ExperimentSpec.model_validate(
         {
@@ -100,13 +114,17 @@ def _run_cosci(train: Any, test: Any, budget: float, threads: int, workdir: Path
             "search": search or {},
         }
     )
-    result = run_spec(spec, train, out_dir=workdir / "cosci-run", test=test)
-    if result.test_score is None:
-        raise RuntimeError(f"cosci run failed: {result.reason}")
-    return result.test_score
+    started = time.perf_counter()
+    run = run_hpo(spec, train, out_dir=workdir / "cosci-run", test=test)
+    _INNER_WALL["wall_s"] = time.perf_counter() - started
+    if run.result.test_score is None or run.model is None:
+        raise RuntimeError(f"cosci run failed: {run.result.reason}")
+    return run.result.test_score, wrong_rows(run.model.predict(test.X), test.y)
 
 
-def _run_optuna_hgb(train: Any, test: Any, budget: float, threads: int, workdir: Path) -> float:
+def _run_optuna_hgb(
+    train: Any, test: Any, budget: float, threads: int, workdir: Path
+) -> tuple[float, list[int]]:
     """The baseline: Optuna's default TPE over HistGradientBoosting, 5-fold CV accuracy."""
     import numpy as np
     import optuna
@@ -134,7 +152,9 @@ def _run_optuna_hgb(train: Any, test: Any, budget: float, threads: int, workdir:
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
     study.optimize(objective, timeout=budget)
     final = model(study.best_params).fit(X, y)
-    return float(final.score(test.X.to_numpy(dtype=float), test.y.to_numpy()))
+    predicted = final.predict(test.X.to_numpy(dtype=float))
+    truth = test.y.to_numpy()
+    return float((predicted == truth).mean()), wrong_rows(predicted, truth)
 
 
 _PEER_SCRIPTS = {
@@ -165,13 +185,15 @@ train = pd.read_parquet(workdir + "/train.parquet")
 test = pd.read_parquet(workdir + "/test.parquet")
 started = time.perf_counter()
 {body}
-accuracy = float((pd.Series(predicted).to_numpy() == test["target"].to_numpy()).mean())
-print(json.dumps({{"accuracy": accuracy, "wall_s": time.perf_counter() - started}}))
+wall = time.perf_counter() - started
+right = pd.Series(predicted).to_numpy() == test["target"].to_numpy()
+print(json.dumps({{"accuracy": float(right.mean()), "wall_s": wall,
+                  "wrong_rows": [int(i) for i in (~right).nonzero()[0]]}}))
 """
 
 
 def _run_peer(system: str, train: Any, test: Any, budget: float, threads: int,
-              workdir: Path) -> float:  # fmt: skip
+              workdir: Path) -> tuple[float, list[int]]:  # fmt: skip
     """Run a peer in ``.venv-peers``'s interpreter; the data goes over as Parquet files.
 
     The wall time reported is the peer's fit and predict (timed in that interpreter,
@@ -191,13 +213,14 @@ def _run_peer(system: str, train: Any, test: Any, budget: float, threads: int,
         raise RuntimeError(f"{system} failed: {tail[0]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     _INNER_WALL["wall_s"] = figures["wall_s"]
-    return float(figures["accuracy"])
+    return float(figures["accuracy"]), list(figures["wrong_rows"])
 
 
 _INNER_WALL: dict[str, float] = {}
-"""A runner that times itself (AutoGluon, in another interpreter) leaves its wall here."""
+"""A runner that times itself (the peers in their interpreter, cosci without the second
+prediction) leaves its wall here."""
 
-RUNNERS: dict[str, Callable[..., float]] = {
+RUNNERS: dict[str, Callable[..., tuple[float, list[int]]]] = {
     "cosci": _run_cosci,
     "cosci_no_halving": partial(_run_cosci, search={"halving": "off"}),
     "optuna_hgb": _run_optuna_hgb,
@@ -207,7 +230,8 @@ RUNNERS: dict[str, Callable[..., float]] = {
 
 
 def _child(system: str, dataset: str, fold: int, budget: float, threads: int, workdir: str) -> None:
-    """Run one pair and print its figures as one JSON line."""
+    """Run one pair and print its figures as one JSON line, with the test rows it got
+    wrong (positions in KEEL's test fold) for the paired comparisons."""
     import warnings
 
     from threadpoolctl import threadpool_limits
@@ -216,10 +240,13 @@ def _child(system: str, dataset: str, fold: int, budget: float, threads: int, wo
     train, test = keel_split(dataset, fold)
     with threadpool_limits(limits=threads):
         started = time.perf_counter()
-        accuracy = RUNNERS[system](train, test, budget, threads, Path(workdir))
+        accuracy, wrong = RUNNERS[system](train, test, budget, threads, Path(workdir))
         wall = _INNER_WALL.get("wall_s", time.perf_counter() - started)
-    print(json.dumps({"accuracy": accuracy, "wall_s": wall, "n_test": len(test.y),
-                      "n_train": train.n_rows}))  # fmt: skip
+    n_test = len(test.y)
+    if abs((n_test - len(wrong)) / n_test - accuracy) > 1e-9:
+        raise RuntimeError(f"{len(wrong)} wrong rows of {n_test} disagree with accuracy {accuracy}")
+    print(json.dumps({"accuracy": accuracy, "wall_s": wall, "n_test": n_test,
+                      "n_train": train.n_rows, "wrong_rows": wrong}))  # fmt: skip
 
 
 def _commit() -> str:
@@ -343,6 +370,87 @@ def error_ratios(rows: list[dict[str, Any]], budget: float, datasets: list[str],
     return out
 
 
+BOOTSTRAP_DRAWS = 4000
+
+
+def _wrong_matrix(rows: list[dict[str, Any]], budget: float, dataset: str, fold: int,
+                  systems: list[str]) -> Any | None:  # fmt: skip
+    """Test rows x systems, True where the system got the row wrong; None unless every
+    system recorded its wrong rows for this fold."""
+    import numpy as np
+
+    runs = {r["system"]: r for r in rows if r["budget_s"] == budget
+            and r["dataset"] == dataset and r["fold"] == fold and "wrong_rows" in r}  # fmt: skip
+    if any(s not in runs for s in systems):
+        return None
+    n = runs[systems[0]]["n_test"]
+    matrix = np.zeros((n, len(systems)), dtype=bool)
+    for j, system in enumerate(systems):
+        matrix[runs[system]["wrong_rows"], j] = True
+    return matrix
+
+
+def paired_bootstrap(rows: list[dict[str, Any]], budget: float, datasets: list[str],
+                     folds: list[int], peers: list[str], draws: int = BOOTSTRAP_DRAWS,
+                     seed: int = 0) -> dict[str, Any] | None:  # fmt: skip
+    """95 % intervals of the geometric-mean error ratios, by a paired bootstrap over
+    test rows: each draw resamples every test fold's rows with replacement, the same
+    rows for every system, and recomputes the ratios exactly as :func:`error_ratios`
+    does (pooled over folds, the half-error floor, the best peer chosen per set in that
+    draw). It measures how much the ratios depend on which test rows KEEL drew, for
+    these six sets; it says nothing of other data sets. None unless every system
+    recorded its wrong rows on every fold.
+    """
+    import numpy as np
+
+    systems = ["cosci", *peers]
+    rng = np.random.default_rng(seed)
+    names = [*peers, "best_peer"] if any(p in PEERS for p in peers) else list(peers)
+    logs = {name: np.zeros(draws) for name in names}
+    for dataset in datasets:
+        wrong = np.zeros((draws, len(systems)))
+        total = 0
+        for fold in folds:
+            matrix = _wrong_matrix(rows, budget, dataset, fold, systems)
+            if matrix is None:
+                return None
+            n = matrix.shape[0]
+            counts = rng.multinomial(n, np.full(n, 1.0 / n), size=draws)
+            wrong += counts @ matrix.astype(float)
+            total += n
+        floor = 0.5
+        ours = np.maximum(wrong[:, 0], floor)
+        theirs = np.maximum(wrong[:, 1:], floor)
+        for j, peer in enumerate(peers):
+            logs[peer] += np.log(ours / theirs[:, j])
+        real = [j for j, p in enumerate(peers) if p in PEERS]
+        if real:
+            logs["best_peer"] += np.log(ours / theirs[:, real].min(axis=1))
+    out: dict[str, Any] = {"draws": draws, "seed": seed}
+    for name, values in logs.items():
+        ratios = np.exp(values / len(datasets))
+        low, high = np.quantile(ratios, [0.025, 0.975])
+        out[name] = {"low": float(low), "high": float(high)}
+    return out
+
+
+def mcnemar(rows: list[dict[str, Any]], budget: float, dataset: str, folds: list[int],
+            a: str, b: str) -> dict[str, Any] | None:  # fmt: skip
+    """Rows only ``a`` got wrong and rows only ``b`` got wrong, pooled over the folds,
+    with McNemar's exact two-sided p (a binomial test on the discordant rows)."""
+    from scipy.stats import binomtest
+
+    only_a = only_b = 0
+    for fold in folds:
+        matrix = _wrong_matrix(rows, budget, dataset, fold, [a, b])
+        if matrix is None:
+            return None
+        only_a += int((matrix[:, 0] & ~matrix[:, 1]).sum())
+        only_b += int((matrix[:, 1] & ~matrix[:, 0]).sum())
+    p = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
+    return {"only_" + a: only_a, "only_" + b: only_b, "p": float(p)}
+
+
 def table(rows: list[dict[str, Any]], budget: float, datasets: list[str], folds: int,
           systems: list[str]) -> str:  # fmt: skip
     """A Markdown table of pooled test errors and wall times, and the targets' figures."""
@@ -376,6 +484,24 @@ def table(rows: list[dict[str, Any]], budget: float, datasets: list[str], folds:
             label = "the best peer on each set" if name == "best_peer" else name
             lines.append(f"geometric-mean error ratio cosci / {label}: {value:.3f} "
                          f"({ratios['n_sets'][name]} sets)")  # fmt: skip
+        fold_ids = sorted({r["fold"] for r in rows if r["budget_s"] == budget})
+        spread = paired_bootstrap(rows, budget, datasets, fold_ids, peers)
+        if spread is not None:
+            lines.append(f"95 % intervals, paired bootstrap over test rows ({spread['draws']} "
+                         "draws; the same rows for every system):")  # fmt: skip
+            for name in ratios["geomean"]:
+                label = "best peer" if name == "best_peer" else name
+                lines.append(f"  cosci / {label}: {spread[name]['low']:.3f} to "
+                             f"{spread[name]['high']:.3f}")  # fmt: skip
+            for dataset, per in ratios["per_set"].items():
+                if "best_peer_name" not in per:
+                    continue
+                test = mcnemar(rows, budget, dataset, fold_ids, "cosci", per["best_peer_name"])
+                if test is not None:
+                    only = [v for k, v in test.items() if k.startswith("only_")]
+                    lines.append(f"  {dataset}: rows only cosci / only {per['best_peer_name']} "
+                                 f"got wrong {only[0]} / {only[1]}, McNemar exact "
+                                 f"p = {test['p']:.3f}")  # fmt: skip
         if "optuna_hgb" in peers:
             for dataset in datasets:
                 if sizes.get(dataset, 0) < 10_000:
