@@ -361,6 +361,9 @@ def intervals(args: argparse.Namespace) -> None:
     test."""
     for path in args.files:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
+        if "runs" not in record:
+            print(f"{path}: not a file written by evaluate (no runs); skipped")
+            continue
         by: dict[str, dict[str, Any]] = {}
         for run in record["runs"]:
             by.setdefault(run["dataset"], {})[run["arm"]] = run
