@@ -6,7 +6,10 @@ the issue asks for 2 threads each), the same time budget and the same train/test
 The metric is accuracy; tables show test errors (1 - accuracy, pooled over the test
 folds), each run's wall time, the geometric-mean error ratio of this backend to each
 other system and to the best of them on each set (below 1: this backend has lower
-error), and whether this backend's wall time stayed within budget + 5 %.
+error), and whether this backend's wall time stayed within budget + 5 %. Every run
+records the test rows it got wrong, so the tables also give 95 % intervals of the
+ratios (a paired bootstrap over test rows) and McNemar's exact test of this backend
+against the best peer on each set.
 
 Data sets: held-out KEEL sets, split by KEEL's own fixed partitions (folds 0 and 1 are
 the two test folds). The meta-learned portfolio is built on another list of KEEL sets
@@ -396,41 +399,43 @@ def paired_bootstrap(rows: list[dict[str, Any]], budget: float, datasets: list[s
     """95 % intervals of the geometric-mean error ratios, by a paired bootstrap over
     test rows: each draw resamples every test fold's rows with replacement, the same
     rows for every system, and recomputes the ratios exactly as :func:`error_ratios`
-    does (pooled over folds, the half-error floor, the best peer chosen per set in that
-    draw). It measures how much the ratios depend on which test rows KEEL drew, for
-    these six sets; it says nothing of other data sets. None unless every system
-    recorded its wrong rows on every fold.
+    does (pooled over folds, the half-error floor, a set counted only where both systems
+    of a ratio finished every fold, the best peer chosen per set in that draw). It
+    measures how much the ratios depend on which test rows KEEL drew, for these sets;
+    it says nothing of other data sets. None when no ratio has its wrong rows recorded.
     """
     import numpy as np
 
-    systems = ["cosci", *peers]
     rng = np.random.default_rng(seed)
-    names = [*peers, "best_peer"] if any(p in PEERS for p in peers) else list(peers)
-    logs = {name: np.zeros(draws) for name in names}
+    logs: dict[str, Any] = {}
     for dataset in datasets:
-        wrong = np.zeros((draws, len(systems)))
-        total = 0
+        present = [
+            s for s in ["cosci", *peers]
+            if all(_wrong_matrix(rows, budget, dataset, f, [s]) is not None for f in folds)
+        ]  # fmt: skip
+        if "cosci" not in present or len(present) < 2:
+            continue
+        wrong = np.zeros((draws, len(present)))
         for fold in folds:
-            matrix = _wrong_matrix(rows, budget, dataset, fold, systems)
-            if matrix is None:
-                return None
+            matrix = _wrong_matrix(rows, budget, dataset, fold, present)
+            assert matrix is not None
             n = matrix.shape[0]
             counts = rng.multinomial(n, np.full(n, 1.0 / n), size=draws)
             wrong += counts @ matrix.astype(float)
-            total += n
-        floor = 0.5
-        ours = np.maximum(wrong[:, 0], floor)
-        theirs = np.maximum(wrong[:, 1:], floor)
-        for j, peer in enumerate(peers):
-            logs[peer] += np.log(ours / theirs[:, j])
-        real = [j for j, p in enumerate(peers) if p in PEERS]
+        floored = np.maximum(wrong, 0.5)  # half an error over the pooled rows
+        ours = floored[:, 0]
+        for j, peer in enumerate(present[1:], start=1):
+            logs.setdefault(peer, []).append(np.log(ours / floored[:, j]))
+        real = [j for j, p in enumerate(present) if p in PEERS]
         if real:
-            logs["best_peer"] += np.log(ours / theirs[:, real].min(axis=1))
+            logs.setdefault("best_peer", []).append(np.log(ours / floored[:, real].min(axis=1)))
+    if not logs:
+        return None
     out: dict[str, Any] = {"draws": draws, "seed": seed}
     for name, values in logs.items():
-        ratios = np.exp(values / len(datasets))
+        ratios = np.exp(np.mean(values, axis=0))
         low, high = np.quantile(ratios, [0.025, 0.975])
-        out[name] = {"low": float(low), "high": float(high)}
+        out[name] = {"low": float(low), "high": float(high), "n_sets": len(values)}
     return out
 
 
@@ -490,9 +495,11 @@ def table(rows: list[dict[str, Any]], budget: float, datasets: list[str], folds:
             lines.append(f"95 % intervals, paired bootstrap over test rows ({spread['draws']} "
                          "draws; the same rows for every system):")  # fmt: skip
             for name in ratios["geomean"]:
+                if name not in spread:
+                    continue
                 label = "best peer" if name == "best_peer" else name
                 lines.append(f"  cosci / {label}: {spread[name]['low']:.3f} to "
-                             f"{spread[name]['high']:.3f}")  # fmt: skip
+                             f"{spread[name]['high']:.3f} ({spread[name]['n_sets']} sets)")  # fmt: skip
             for dataset, per in ratios["per_set"].items():
                 if "best_peer_name" not in per:
                     continue
