@@ -248,6 +248,11 @@ RESCUE_REFIT_MIN_S = 20.0
 """Least time a last-chance refit gets when every planned refit missed the budget."""
 
 
+def rescue_limit_s(record: HPOTrial, n_folds: int) -> float:
+    """Seconds a last-chance refit of ``record`` gets: the run has no model without it."""
+    return RESCUE_REFIT_MIN_S + 5.0 * expected_refit_s(record, n_folds)
+
+
 def build_model(
     spec: ExperimentSpec,
     problem: Problem,
@@ -263,7 +268,11 @@ def build_model(
     Refits must end ``ARTIFACT_RESERVE_S`` before the budget, plus the expected time to
     write the members' trees (:func:`expected_save_s`), so the artifacts fit too;
     the first member may use half of the allowed overshoot, since without it there is
-    no model at all. A member whose expected refit time does not fit is skipped.
+    no model at all. A member whose expected refit time does not fit is skipped. A
+    first member whose expected refit does not fit either gets the last-chance time
+    (:func:`rescue_limit_s`) at once: stopped at the deadline, it would only be refitted
+    again with that time, after seconds spent on a refit that was never going to finish
+    (letter at 15 s: 1.3 s lost that way in each of three runs).
     """
     by_number = {r.number: r for r in complete}
     order = member_order(weights, by_number)
@@ -280,28 +289,40 @@ def build_model(
             )
     # only the kept members' trees are written
     artifacts = ARTIFACT_RESERVE_S + expected_save_s([by_number[n] for n in order], n_folds)
+    rescued = False
     for number in order:
         record = by_number[number]
-        deadline = None
+        deadline: float | None = None
+        late: tuple[float, float, float] | None = None  # deadline, expected s, s left
         if budget_end is not None:
             grace = 0.5 * allowed_overshoot(spec.budget.time_s or 0.0) if not fitted else 0.0
             deadline = budget_end - artifacts + grace
             expected = expected_refit_s(record, n_folds)
-            if fitted and time.monotonic() + expected >= deadline:
+            left = deadline - time.monotonic()
+            if fitted and expected >= left:
                 notes.append(f"ensemble member trial {number} skipped: no time left to refit")
                 continue
+            if not fitted and not rescued and expected > left:
+                late, rescued = (deadline, expected, left), True
+                deadline = time.monotonic() + rescue_limit_s(record, n_folds)
         try:
             pipeline, _ = run_refit(problem, refit_config(record), deadline)
         except (TimeoutError, RuntimeError) as exc:
             notes.append(f"ensemble member trial {number} dropped: refit failed ({exc})")
             continue
+        if late is not None and time.monotonic() > late[0]:
+            notes.append(
+                f"trial {number} was refitted past its deadline: its refit was expected to "
+                f"take {late[1]:.1f} s with {max(late[2], 0.0):.1f} s left, so it got the "
+                "last-chance time at once (the run ends past its time budget)"
+            )
         fitted.append((weights[number], pipeline, record))
-    if not fitted and weights:
+    if not fitted and weights and not rescued:
         # Every refit missed its deadline (a loaded machine can slow a refit past the
         # reserve): the search found good configurations, so refit the heaviest member
         # past the budget rather than fail the run, and say so.
         number = min(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
-        limit = RESCUE_REFIT_MIN_S + 5.0 * expected_refit_s(by_number[number], n_folds)
+        limit = rescue_limit_s(by_number[number], n_folds)
         try:
             rescue = refit_config(by_number[number])
             pipeline, _ = run_refit(problem, rescue, time.monotonic() + limit)

@@ -191,11 +191,10 @@ def test_bagged_selection_averages_greedy_runs_on_random_halves() -> None:
     assert single == greedy_ensemble(candidates, y, "accuracy", size=10)[0]
 
 
-def test_a_run_whose_every_refit_missed_the_budget_still_gets_a_model(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """On a loaded machine the planned refits can all miss their deadline; the search's
-    best member is then refitted once past the budget instead of failing the run."""
+def _build_with_slow_refits(monkeypatch: pytest.MonkeyPatch, budget_left_s: float):
+    """build_model over three kNN trials (the first two weighted) whose refits raise
+    TimeoutError unless given at least half the last-chance time; returns the model,
+    its members, the notes and the seconds each refit was given."""
     import time
     from types import SimpleNamespace
 
@@ -217,8 +216,37 @@ def test_a_run_whose_every_refit_missed_the_budget_still_gets_a_model(
     spec = SimpleNamespace(budget=SimpleNamespace(time_s=30.0))
     model, members, notes = finalize.build_model(
         spec, problem, [0, 1], dataset, records, {0: 0.6, 1: 0.4}, "accuracy",  # type: ignore[arg-type]
-        budget_end=time.monotonic() - 1.0,
+        budget_end=time.monotonic() + budget_left_s,
     )  # fmt: skip
+    return model, members, notes, calls
+
+
+def test_a_run_whose_every_refit_missed_the_budget_still_gets_a_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a loaded machine the planned refits can all miss a deadline they were expected
+    to meet; the search's best member is then refitted once past the budget instead of
+    failing the run."""
+    from automl_backend._hpo import finalize
+
+    # 5 s left: each refit is expected to fit (0.28 s), is tried and times out.
+    model, members, notes, calls = _build_with_slow_refits(monkeypatch, 5.0)
     assert model is not None and [m.trial for m in members] == [0]
     assert any("refitted alone after it" in n for n in notes)
+    assert len(calls) == 3 and max(calls[:2]) < finalize.RESCUE_REFIT_MIN_S / 2
     assert calls[-1] >= finalize.RESCUE_REFIT_MIN_S / 2
+
+
+def test_a_first_member_that_cannot_fit_gets_the_last_chance_time_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the budget already spent, a refit stopped at its deadline would only be
+    repeated with the last-chance time; the first member gets that time on its one try,
+    the run says it ended late, and the second member is not refitted."""
+    from automl_backend._hpo import finalize
+
+    model, members, notes, calls = _build_with_slow_refits(monkeypatch, -1.0)
+    assert model is not None and [m.trial for m in members] == [0]
+    assert len(calls) == 1 and calls[0] >= finalize.RESCUE_REFIT_MIN_S / 2
+    assert any("refitted past its deadline" in n for n in notes)
+    assert not any("refitted alone after it" in n for n in notes)
