@@ -289,7 +289,7 @@ def build_model(
             )
     # only the kept members' trees are written
     artifacts = ARTIFACT_RESERVE_S + expected_save_s([by_number[n] for n in order], n_folds)
-    rescued = False
+    given_last_chance: set[int] = set()  # refitted once with the last-chance time
     for number in order:
         record = by_number[number]
         deadline: float | None = None
@@ -302,8 +302,9 @@ def build_model(
             if fitted and expected >= left:
                 notes.append(f"ensemble member trial {number} skipped: no time left to refit")
                 continue
-            if not fitted and not rescued and expected > left:
-                late, rescued = (deadline, expected, left), True
+            if not fitted and not given_last_chance and expected > left:
+                late = (deadline, expected, left)
+                given_last_chance.add(number)
                 deadline = time.monotonic() + rescue_limit_s(record, n_folds)
         try:
             pipeline, _ = run_refit(problem, refit_config(record), deadline)
@@ -317,11 +318,12 @@ def build_model(
                 "last-chance time at once (the run ends past its time budget)"
             )
         fitted.append((weights[number], pipeline, record))
-    if not fitted and weights and not rescued:
+    heaviest = min(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)), default=None)
+    if not fitted and heaviest is not None and heaviest not in given_last_chance:
         # Every refit missed its deadline (a loaded machine can slow a refit past the
         # reserve): the search found good configurations, so refit the heaviest member
         # past the budget rather than fail the run, and say so.
-        number = min(weights, key=lambda n: (-weights[n], -(by_number[n].score or 0.0)))
+        number = heaviest
         limit = rescue_limit_s(by_number[number], n_folds)
         try:
             rescue = refit_config(by_number[number])
