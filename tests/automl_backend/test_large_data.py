@@ -294,3 +294,27 @@ def test_successive_halving_stops_trials_not_among_the_best_third_at_a_rung() ->
     # Stopped trials never join the ensemble or become the best configuration.
     best = max((r for r in records if r.state == "complete"), key=lambda r: r.score or 0.0)
     assert run.result.best_score == best.score
+
+
+def test_a_fit_after_a_slow_report_gets_its_slice_less_that_time() -> None:
+    """The work after a fit (predicting the validation rows) comes out of the next fit's
+    slice once a fold has shown how long it takes."""
+    import time
+
+    from automl_backend import _builders
+    from automl_backend._hpo import worker
+
+    deadline = time.monotonic() + 10.0
+    try:
+        worker._limit_fit(deadline, 1)
+        plain = _builders._fit_deadline
+        worker._limit_fit(deadline, 1, after_fit_s=4.0)
+        shortened = _builders._fit_deadline
+        worker._limit_fit(deadline, 1, after_fit_s=20.0)
+        none_left = _builders._fit_deadline
+    finally:
+        worker._limit_fit(None, 1)
+    assert plain is not None and shortened is not None and none_left is not None
+    assert plain - deadline == pytest.approx(-10.0 * (1 - worker.FIT_TIME_SHARE), abs=0.05)
+    assert shortened - deadline == pytest.approx(-10.0 + worker.AFTER_FIT_SHARE * 6.0, abs=0.05)
+    assert none_left <= time.monotonic()
