@@ -209,7 +209,7 @@ def _run_peer(system: str, train: Any, test: Any, budget: float, threads: int,
     script = _PEER_FRAME.format(body=_PEER_SCRIPTS[system])
     done = subprocess.run(
         [str(PEERS_PYTHON), "-c", script, str(workdir), str(budget), str(threads)],
-        capture_output=True, text=True,
+        capture_output=True, text=True, cwd=workdir,  # FLAML's CatBoost writes its logs there
     )  # fmt: skip
     if done.returncode != 0 or not done.stdout.strip():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]

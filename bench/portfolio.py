@@ -322,12 +322,26 @@ def _evaluate_child(name: str, budget: str, arm: str) -> dict[str, Any]:
 def geometric_mean_ratio(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> float | None:
     """geomean of error(portfolio) / error(none); a zero error counts as half an error
     (0.5 / test rows) so that ratios stay finite."""
+    logs = _log_ratios(pairs)
+    return math.exp(sum(logs) / len(logs)) if logs else None
+
+
+def _log_ratios(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[float]:
+    """log(error(portfolio) / error(none)) per set, a zero error counted as half an error."""
     logs = []
     for with_portfolio, without in pairs:
         floor = 0.5 / with_portfolio["n_test"]
         logs.append(math.log(max(with_portfolio["error_rate"], floor)
                              / max(without["error_rate"], floor)))  # fmt: skip
-    return math.exp(sum(logs) / len(logs)) if logs else None
+    return logs
+
+
+def _arm_pairs(record: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(portfolio run, no-portfolio run) of each set where both arms finished."""
+    by: dict[str, dict[str, Any]] = {}
+    for run in record["runs"]:
+        by.setdefault(run["dataset"], {})[run["arm"]] = run
+    return [(a["portfolio"], a["none"]) for a in by.values() if len(a) == 2]
 
 
 def set_bootstrap(pairs: list[tuple[dict[str, Any], dict[str, Any]]], draws: int = 4000,
@@ -338,10 +352,7 @@ def set_bootstrap(pairs: list[tuple[dict[str, Any], dict[str, Any]]], draws: int
     folds."""
     import numpy as np
 
-    logs = np.array([
-        math.log(max(a["error_rate"], 0.5 / a["n_test"]) / max(b["error_rate"], 0.5 / a["n_test"]))
-        for a, b in pairs
-    ])  # fmt: skip
+    logs = np.array(_log_ratios(pairs))
     rng = np.random.default_rng(seed)
     means = logs[rng.integers(0, len(logs), size=(draws, len(logs)))].mean(axis=1)
     low, high = np.exp(np.quantile(means, [0.025, 0.975]))
@@ -364,10 +375,7 @@ def intervals(args: argparse.Namespace) -> None:
         if "runs" not in record:
             print(f"{path}: not a file written by evaluate (no runs); skipped")
             continue
-        by: dict[str, dict[str, Any]] = {}
-        for run in record["runs"]:
-            by.setdefault(run["dataset"], {})[run["arm"]] = run
-        pairs = [(a["portfolio"], a["none"]) for a in by.values() if len(a) == 2]
+        pairs = _arm_pairs(record)
         ratio = geometric_mean_ratio(pairs)
         if ratio is None:
             print(f"{path}: no complete pairs")
@@ -453,10 +461,7 @@ def summarise(args: argparse.Namespace) -> None:
     budgets = {}
     for path in sorted(RESULTS.parent.glob("portfolio-loo-*s.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
-        by: dict[str, dict[str, Any]] = {}
-        for run in record["runs"]:
-            by.setdefault(run["dataset"], {})[run["arm"]] = run
-        pairs = [(a["portfolio"], a["none"]) for a in by.values() if len(a) == 2]
+        pairs = _arm_pairs(record)
         loads = [r["loadavg_before"][0] for r in record["runs"] if "loadavg_before" in r]
         budgets[f"{record['budget_s']:g}s"] = {
             "file": str(path.relative_to(ROOT)), "command": record["command"],
