@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cosci.commands import automl, export, llm, memory, nas, research, worker
+from cosci.commands import automl, export, llm, memory, nas, research, review, worker
 
-COMMAND_MODULES = (automl, worker, nas, research, export, llm, memory)
+COMMAND_MODULES = (automl, worker, nas, research, review, export, llm, memory)
 
 __all__ = ["COMMAND_MODULES"]

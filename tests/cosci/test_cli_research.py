@@ -12,7 +12,7 @@ import cosci_test_fakes as fakes
 import pytest
 from typer.testing import CliRunner
 
-import cosci.commands.research as research
+import cosci._live_run as live_run
 from agents import ResearchRun
 from agents.llm import RecordingLLM
 from cosci.cli import app
@@ -27,11 +27,11 @@ TINY = [
 def fake_llm(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every run gets the scripted fake (recorded to its call log) and hashed embeddings."""
     monkeypatch.setattr(
-        research,
-        "_make_llm",
+        live_run,
+        "make_llm",
         lambda run: RecordingLLM(fakes.ScriptedFakeLLM(["knn", "extra_trees"]), run.llm_log),
     )
-    monkeypatch.setattr(research, "_make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
+    monkeypatch.setattr(live_run, "make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -97,8 +97,8 @@ def test_run_pause_review_resume_show(fake_llm: None, tmp_path: Path) -> None:
 def test_garbage_llm_fails_with_a_clear_message_and_keeps_a_report(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(research, "_make_llm", lambda run: fakes.ScriptedFakeLLM(garbage=True))
-    monkeypatch.setattr(research, "_make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
+    monkeypatch.setattr(live_run, "make_llm", lambda run: fakes.ScriptedFakeLLM(garbage=True))
+    monkeypatch.setattr(live_run, "make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
     out = tmp_path / "run"
     result = CliRunner().invoke(
         app,
@@ -155,8 +155,8 @@ def test_replay_in_a_new_process_reproduces_the_ranking(
 ) -> None:
     # The original run uses the real sentence embeddings, as the replaying process will.
     monkeypatch.setattr(
-        research,
-        "_make_llm",
+        live_run,
+        "make_llm",
         lambda run: RecordingLLM(fakes.ScriptedFakeLLM(["knn", "logistic"]), run.llm_log),
     )
     original = tmp_path / "original"

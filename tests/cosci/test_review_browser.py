@@ -25,7 +25,7 @@ import cosci_test_fakes as fakes
 import pytest
 from typer.testing import CliRunner
 
-import cosci.commands.research as research
+import cosci._live_run as live_run
 from agents import ResearchRun, ReviewDecisions, RunContext
 from agents.llm import RecordingLLM
 from cosci.cli import app
@@ -187,11 +187,11 @@ def test_a_person_reviews_in_chromium_and_the_run_resumes(
 
     # Resume: the person's decisions shape the run.
     monkeypatch.setattr(
-        research,
-        "_make_llm",
+        live_run,
+        "make_llm",
         lambda run: RecordingLLM(fakes.ScriptedFakeLLM(["knn", "extra_trees"]), run.llm_log),
     )
-    monkeypatch.setattr(research, "_make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
+    monkeypatch.setattr(live_run, "make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
     result = CliRunner().invoke(app, ["resume", str(run_dir)])
     assert result.exit_code == 0, result.output
     hypotheses = ResearchRun.open(run_dir).state()["hypotheses"]

@@ -25,7 +25,7 @@ import cosci_test_fakes as fakes
 import pytest
 from typer.testing import CliRunner
 
-import cosci.commands.research as research
+import cosci._live_run as live_run
 from agents import (
     CoScientistError,
     HumanDecision,
@@ -323,11 +323,11 @@ def test_cli_web_review_then_resume_continues_the_run(
     paused: ResearchRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        research,
-        "_make_llm",
+        live_run,
+        "make_llm",
         lambda run: RecordingLLM(fakes.ScriptedFakeLLM(["knn", "extra_trees"]), run.llm_log),
     )
-    monkeypatch.setattr(research, "_make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
+    monkeypatch.setattr(live_run, "make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
     answers: list[int] = []
 
     def browser(url: str) -> bool:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import cosci.commands.research as research
+import cosci._live_run as live_run
 from agents.llm import RecordingLLM
 from cosci.cli import app, installed_version
 
@@ -66,11 +66,11 @@ def test_run_and_show_json_are_one_document_on_stdout(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(
-        research,
-        "_make_llm",
+        live_run,
+        "make_llm",
         lambda run: RecordingLLM(fakes.ScriptedFakeLLM(["knn", "logistic"]), run.llm_log),
     )
-    monkeypatch.setattr(research, "_make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
+    monkeypatch.setattr(live_run, "make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
     out = tmp_path / "run"
     args = ["run", "Which family wins?", "--data", "sklearn:breast_cancer", "--rounds", "1"]
     tiny = ["--hypotheses", "2", "--children", "0", "--trials", "2", "--folds", "3"]
@@ -147,11 +147,11 @@ def test_run_config_file_sets_options_and_the_command_line_wins(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(
-        research,
-        "_make_llm",
+        live_run,
+        "make_llm",
         lambda run: RecordingLLM(fakes.ScriptedFakeLLM(["knn", "logistic"]), run.llm_log),
     )
-    monkeypatch.setattr(research, "_make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
+    monkeypatch.setattr(live_run, "make_toolbox", lambda run: run.toolbox(None, fakes.hash_embed))
     config = tmp_path / "run.yaml"
     config.write_text(
         "goal: Which family wins?\ndata: sklearn:breast_cancer\nrounds: 1\nhypotheses: 2\n"
