@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
 import os
 import platform
 import statistics
@@ -33,6 +32,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from portfolio_stats import (  # bench/portfolio_stats.py, beside this script
+    arm_pairs,
+    below_equal_above,
+    geometric_mean_ratio,
+    set_bootstrap,
+    sign_test_p,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING = (
@@ -319,54 +326,6 @@ def _evaluate_child(name: str, budget: str, arm: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def geometric_mean_ratio(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> float | None:
-    """geomean of error(portfolio) / error(none); a zero error counts as half an error
-    (0.5 / test rows) so that ratios stay finite."""
-    logs = _log_ratios(pairs)
-    return math.exp(sum(logs) / len(logs)) if logs else None
-
-
-def _log_ratios(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[float]:
-    """log(error(portfolio) / error(none)) per set, a zero error counted as half an error."""
-    logs = []
-    for with_portfolio, without in pairs:
-        floor = 0.5 / with_portfolio["n_test"]
-        logs.append(math.log(max(with_portfolio["error_rate"], floor)
-                             / max(without["error_rate"], floor)))  # fmt: skip
-    return logs
-
-
-def _arm_pairs(record: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(portfolio run, no-portfolio run) of each set where both arms finished."""
-    by: dict[str, dict[str, Any]] = {}
-    for run in record["runs"]:
-        by.setdefault(run["dataset"], {})[run["arm"]] = run
-    return [(a["portfolio"], a["none"]) for a in by.values() if len(a) == 2]
-
-
-def set_bootstrap(pairs: list[tuple[dict[str, Any], dict[str, Any]]], draws: int = 4000,
-                  seed: int = 0) -> tuple[float, float]:  # fmt: skip
-    """95 % interval of :func:`geometric_mean_ratio` by resampling the data sets with
-    replacement: how far the ratio could move on another draw of sets like these. It
-    keeps each set's test rows as they are, so it understates the noise of small test
-    folds."""
-    import numpy as np
-
-    logs = np.array(_log_ratios(pairs))
-    rng = np.random.default_rng(seed)
-    means = logs[rng.integers(0, len(logs), size=(draws, len(logs)))].mean(axis=1)
-    low, high = np.exp(np.quantile(means, [0.025, 0.975]))
-    return float(low), float(high)
-
-
-def sign_test_p(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> float:
-    """Two-sided sign test on the sets where the arms' test errors differ."""
-    from scipy.stats import binomtest
-
-    below, _, above = below_equal_above(pairs, "error_rate")
-    return float(binomtest(below, below + above).pvalue) if below + above else 1.0
-
-
 def intervals(args: argparse.Namespace) -> None:
     """Print, for each evaluate file, the ratio with its interval over sets and the sign
     test."""
@@ -375,7 +334,7 @@ def intervals(args: argparse.Namespace) -> None:
         if "runs" not in record:
             print(f"{path}: not a file written by evaluate (no runs); skipped")
             continue
-        pairs = _arm_pairs(record)
+        pairs = arm_pairs(record)
         ratio = geometric_mean_ratio(pairs)
         if ratio is None:
             print(f"{path}: no complete pairs")
@@ -386,16 +345,6 @@ def intervals(args: argparse.Namespace) -> None:
               f"95 % interval over sets {low:.3f} to {high:.3f}; test error lower / equal / "
               f"higher with the portfolio {wins} / {ties} / {losses}, sign test "
               f"p = {sign_test_p(pairs):.2f}")  # fmt: skip
-
-
-def below_equal_above(pairs: list[tuple[dict[str, Any], dict[str, Any]]],
-                      key: str) -> list[int]:  # fmt: skip
-    """How many pairs have the first run's ``key`` below, equal to and above the second's."""
-    return [
-        sum(a[key] < b[key] for a, b in pairs),
-        sum(a[key] == b[key] for a, b in pairs),
-        sum(a[key] > b[key] for a, b in pairs),
-    ]
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -461,7 +410,7 @@ def summarise(args: argparse.Namespace) -> None:
     budgets = {}
     for path in sorted(RESULTS.parent.glob("portfolio-loo-*s.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
-        pairs = _arm_pairs(record)
+        pairs = arm_pairs(record)
         loads = [r["loadavg_before"][0] for r in record["runs"] if "loadavg_before" in r]
         budgets[f"{record['budget_s']:g}s"] = {
             "file": str(path.relative_to(ROOT)), "command": record["command"],

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-
-
-def _load_stats() -> ModuleType:
-    """bench/ is a folder of scripts, not a package: load the module from its file."""
-    path = Path(__file__).resolve().parents[2] / "bench" / "automl_stats.py"
-    spec = importlib.util.spec_from_file_location("bench_automl_stats", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-stats = _load_stats()
 
 
 def _row(system: str, dataset: str, fold: int, wrong: list[int], n_test: int,
@@ -35,16 +18,20 @@ def _row(system: str, dataset: str, fold: int, wrong: list[int], n_test: int,
     }  # fmt: skip
 
 
-def test_errors_pool_the_folds_by_their_size_with_a_half_error_floor() -> None:
+def test_errors_pool_the_folds_by_their_size_with_a_half_error_floor(
+    automl_stats: ModuleType,
+) -> None:
     rows = [_row("cosci", "a", 0, [1, 2], 100), _row("cosci", "a", 1, [3], 50)]
-    errors = stats.set_errors(rows, 60.0)
+    errors = automl_stats.set_errors(rows, 60.0)
     assert errors[("cosci", "a")]["error"] == pytest.approx(3 / 150)
     assert errors[("cosci", "a")]["floor"] == pytest.approx(0.5 / 150)
     assert errors[("cosci", "a")]["folds"] == 2
-    assert stats.set_errors(rows, 15.0) == {}
+    assert automl_stats.set_errors(rows, 15.0) == {}
 
 
-def test_ratios_take_the_best_real_peer_and_skip_sets_a_peer_did_not_finish() -> None:
+def test_ratios_take_the_best_real_peer_and_skip_sets_a_peer_did_not_finish(
+    automl_stats: ModuleType,
+) -> None:
     rows = [
         _row("cosci", "a", 0, [1, 2], 100),
         _row("optuna_hgb", "a", 0, [1, 2, 3, 4], 100),
@@ -54,7 +41,7 @@ def test_ratios_take_the_best_real_peer_and_skip_sets_a_peer_did_not_finish() ->
         _row("cosci", "b", 0, [], 100),  # no error: the half-error floor keeps it finite
         _row("optuna_hgb", "b", 0, [5], 100),
     ]
-    ratios = stats.error_ratios(
+    ratios = automl_stats.error_ratios(
         rows, 60.0, ["a", "b"], 1, ["optuna_hgb", "flaml", "cosci_no_halving"]
     )
     assert ratios["per_set"]["a"]["best_peer_name"] == "flaml"
@@ -66,52 +53,54 @@ def test_ratios_take_the_best_real_peer_and_skip_sets_a_peer_did_not_finish() ->
     assert ratios["geomean"]["best_peer"] == pytest.approx(math.sqrt(2 / 3 * 0.5))
 
 
-def test_the_bootstrap_of_identical_systems_is_exactly_one() -> None:
+def test_the_bootstrap_of_identical_systems_is_exactly_one(automl_stats: ModuleType) -> None:
     wrong = [[3, 7, 11], [0, 5]]
     rows = [_row(s, "a", f, wrong[f], 40) for s in ("cosci", "flaml") for f in (0, 1)]
-    spread = stats.paired_bootstrap(rows, 60.0, ["a"], [0, 1], ["flaml"], draws=500)
+    spread = automl_stats.paired_bootstrap(rows, 60.0, ["a"], [0, 1], ["flaml"], draws=500)
     assert spread is not None
     assert spread["flaml"]["low"] == spread["flaml"]["high"] == pytest.approx(1.0)
     assert spread["best_peer"]["n_sets"] == 1
 
 
-def test_the_bootstrap_interval_holds_the_ratio_and_excludes_one_for_a_clear_winner() -> None:
+def test_the_bootstrap_interval_holds_the_ratio_and_excludes_one_for_a_clear_winner(
+    automl_stats: ModuleType,
+) -> None:
     # the peer gets wrong every row cosci gets wrong, and 30 more of 400
     ours = list(range(10))
     rows = [
         _row("cosci", "a", 0, ours, 400),
         _row("flaml", "a", 0, ours + list(range(100, 130)), 400),
     ]
-    spread = stats.paired_bootstrap(rows, 60.0, ["a"], [0], ["flaml"], draws=2000)
+    spread = automl_stats.paired_bootstrap(rows, 60.0, ["a"], [0], ["flaml"], draws=2000)
     assert spread is not None
     assert spread["flaml"]["low"] < 10 / 40 < spread["flaml"]["high"] < 1.0
 
 
-def test_the_bootstrap_needs_recorded_wrong_rows() -> None:
+def test_the_bootstrap_needs_recorded_wrong_rows(automl_stats: ModuleType) -> None:
     rows = [_row("cosci", "a", 0, [1], 40), _row("flaml", "a", 0, [1], 40)]
     for row in rows:
         del row["wrong_rows"]
-    assert stats.paired_bootstrap(rows, 60.0, ["a"], [0], ["flaml"]) is None
+    assert automl_stats.paired_bootstrap(rows, 60.0, ["a"], [0], ["flaml"]) is None
 
 
-def test_mcnemar_counts_the_discordant_rows_and_gives_the_exact_p() -> None:
+def test_mcnemar_counts_the_discordant_rows_and_gives_the_exact_p(automl_stats: ModuleType) -> None:
     rows = [
         _row("cosci", "a", 0, [1, 2], 50),
         _row("flaml", "a", 0, [1, 3, 4, 5], 50),
         _row("cosci", "a", 1, [], 50),
         _row("flaml", "a", 1, [6, 7, 8], 50),
     ]
-    test = stats.mcnemar(rows, 60.0, "a", [0, 1], "cosci", "flaml")
+    test = automl_stats.mcnemar(rows, 60.0, "a", [0, 1], "cosci", "flaml")
     assert test == {"only_cosci": 1, "only_flaml": 6, "p": pytest.approx(2 * 8 / 2**7)}
-    assert stats.mcnemar(rows, 60.0, "a", [0, 1, 2], "cosci", "flaml") is None
+    assert automl_stats.mcnemar(rows, 60.0, "a", [0, 1, 2], "cosci", "flaml") is None
 
 
-def test_the_table_reports_the_ratios_the_intervals_and_overruns() -> None:
+def test_the_table_reports_the_ratios_the_intervals_and_overruns(automl_stats: ModuleType) -> None:
     rows = [
         _row("cosci", "a", 0, [1], 100, wall_s=64.0),
         _row("optuna_hgb", "a", 0, [1, 2], 100, wall_s=70.0),
     ]
-    text = stats.table(rows, 60.0, ["a"], 1, ["optuna_hgb", "cosci"])
+    text = automl_stats.table(rows, 60.0, ["a"], 1, ["optuna_hgb", "cosci"])
     assert "| a | 500 | 0.0200 | 0.0100 | 70.0 | 64.0 |" in text
     assert "cosci / the best peer on each set: 0.500 (1 sets)" in text
     assert "cosci / best peer: " in text
