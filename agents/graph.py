@@ -30,6 +30,7 @@ from agents.nodes import (
     generation,
     human_review,
     meta_review,
+    planning,
     proximity,
     ranking,
     reflection,
@@ -46,7 +47,7 @@ def build_graph(
 ) -> CompiledStateGraph:
     """The compiled co-scientist graph for one run's collaborators."""
     graph = StateGraph(ResearchState, context_schema=RunContext)
-    graph.add_node("plan", partial(supervisor.plan, llm=llm, tools=tools))
+    graph.add_node("plan", partial(planning.plan, llm=llm, tools=tools))
     graph.add_node("generation", partial(generation.generate, llm=llm, tools=tools))
     graph.add_node("reflection", partial(reflection.reflect, llm=llm, tools=tools))
     graph.add_node("human_review", partial(human_review.human_review, tools=tools))

@@ -145,7 +145,7 @@ def test_combine_and_simplify_and_untried(plan: ResearchPlan) -> None:
 def test_an_unusable_objective_is_replaced_by_a_plain_one() -> None:
     from types import SimpleNamespace
 
-    from agents.nodes.supervisor import _objective
+    from agents.nodes.planning import _objective
 
     assert _objective(SimpleNamespace(objective="precision+recall*score+"), "accuracy").startswith(
         "answer the question"
