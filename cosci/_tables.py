@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from cosci._report import RunResults
+from cosci._results import RunResults
 
 if TYPE_CHECKING:
     from rich.table import Table

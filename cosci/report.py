@@ -9,15 +9,8 @@ alone, and :class:`BestModel` describes what it holds.
 from __future__ import annotations
 
 from cosci._best_model import BestModel, BestModelMember, read_best_model, write_best_model
-from cosci._report import (
-    LLMUsage,
-    RankedHypothesis,
-    RunResults,
-    build_results,
-    rank_hypotheses,
-    render_markdown,
-    write_report,
-)
+from cosci._report import render_markdown, write_report
+from cosci._results import LLMUsage, RankedHypothesis, RunResults, build_results, rank_hypotheses
 
 __all__ = [
     "BestModel",

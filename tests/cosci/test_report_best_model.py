@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from agents import ResearchRun, RunContext
 from automl_backend import load_dataset, load_model
-from cosci._report import rank_hypotheses, write_report
+from cosci._report import write_report
+from cosci._results import rank_hypotheses
 from cosci.cli import app
 
 

@@ -206,7 +206,7 @@ def _kill_then_resume(
 def test_uninterrupted_replay_ranks_like_the_recorded_run(
     reference: Path, uninterrupted: Path
 ) -> None:
-    from cosci._report import build_results
+    from cosci._results import build_results
 
     recorded = build_results(ResearchRun.open(reference)).ranking
     assert [(r.id, r.rank, r.elo, r.score) for r in recorded] == [
