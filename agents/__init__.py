@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
     "LLMUnusableError": "_guard",
     "open_checkpointer": "_checkpoint",
     "ResearchRun": "_session",
-    "RunConfig": "_session",
+    "RunConfig": "_run_config",
     "INITIAL_ELO": "_elo",
     "elo_update": "_elo",
     "compare_fold_scores": "_paired",
@@ -125,8 +125,9 @@ if TYPE_CHECKING:
         Review,
     )
     from agents._paired import compare_fold_scores
+    from agents._run_config import RunConfig
     from agents._schedule import leader_order, schedule_matches
-    from agents._session import ResearchRun, RunConfig
+    from agents._session import ResearchRun
     from agents._similarity import cluster_ids, nearest_duplicate
     from agents._state import ResearchState
     from agents.graph import build_graph

@@ -19,7 +19,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from agents import ResearchRun, RunConfig, RunContext
-from agents._session import without_password
+from agents._run_config import without_password
 from automl_backend._hpo.storage import sqlalchemy_url
 
 COSCI = [sys.executable, "-m", "cosci.cli"]
