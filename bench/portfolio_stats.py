@@ -31,10 +31,12 @@ def log_ratios(pairs: list[Pair]) -> list[float]:
 
 
 def arm_pairs(record: dict[str, Any]) -> list[Pair]:
-    """(portfolio run, no-portfolio run) of each set where both arms finished."""
+    """(portfolio run, no-portfolio run) of each set where both arms finished (a failed
+    run is recorded with an ``error`` and no ``error_rate``)."""
     by: dict[str, dict[str, Any]] = {}
     for run in record["runs"]:
-        by.setdefault(run["dataset"], {})[run["arm"]] = run
+        if "error_rate" in run:
+            by.setdefault(run["dataset"], {})[run["arm"]] = run
     return [(a["portfolio"], a["none"]) for a in by.values() if len(a) == 2]
 
 
