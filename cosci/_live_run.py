@@ -113,6 +113,7 @@ def drive(run: ResearchRun) -> None:
 
 
 def safe_report(run: ResearchRun) -> None:
+    """Write the report of what a stopped run finished; a failure to write it is a line."""
     from cosci.report import write_report
 
     try:
@@ -123,6 +124,7 @@ def safe_report(run: ResearchRun) -> None:
 
 
 def finish(run: ResearchRun, seconds: float) -> None:
+    """After the run's advance: the proposals of a review pause, or the report and ranking."""
     from cosci._tables import proposals_table, ranking_table
     from cosci.report import write_report
 
