@@ -159,7 +159,9 @@ class OpenAICompatibleLLM:
             base_url=base_url,
             # Local servers (vLLM, Ollama, llama.cpp) want no key, but the SDK insists on one.
             api_key=secret or "no-key",
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            # The SDK's own Timeout type: the HTTP library under it changes between releases
+            # (httpx2 2.17 refuses an httpx.Timeout), and the SDK re-exports the right one.
+            timeout=openai.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
             max_retries=0,
             http_client=http_client,
         )
