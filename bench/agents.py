@@ -107,7 +107,8 @@ def _run_cosci(
 ) -> dict[str, Any]:
     from agents import ResearchRun, RunConfig, RunContext
     from cosci._llm_factory import build_llm
-    from cosci._report import llm_usage, write_report
+    from cosci._report import write_report
+    from cosci._results import llm_usage
     from cosci._settings import load_settings
     from tools import Toolbox
 
