@@ -87,11 +87,7 @@ def review(
             if saved is None:
                 _out.print("Stopped; nothing was saved.")
                 raise typer.Exit(130)
-            _out.print(f"Decisions saved to {saved}.")
-            if resume_now:
-                live_run.drive(run)
-            else:
-                _out.print(f"Continue with `cosci resume {run.dir}`.")
+            _saved(run, saved, resume_now=resume_now)
             return
         if decisions is not None:
             chosen = load_decisions(decisions)
@@ -122,12 +118,16 @@ def review(
             known=state["hypotheses"],
             task=state["plan"].task,
         )
-        path = run.save_decisions(chosen)
-        _out.print(f"Decisions saved to {path}.")
-        if resume_now:
-            live_run.drive(run)
-        else:
-            _out.print(f"Continue with `cosci resume {run.dir}`.")
+        _saved(run, run.save_decisions(chosen), resume_now=resume_now)
+
+
+def _saved(run: ResearchRun, path: Path, *, resume_now: bool) -> None:
+    """Say where the decisions went, then continue the run or say how to."""
+    _out.print(f"Decisions saved to {path}.")
+    if resume_now:
+        live_run.drive(run)
+    else:
+        _out.print(f"Continue with `cosci resume {run.dir}`.")
 
 
 # ---------------------------------------------------------------- resume, show
