@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -22,12 +21,13 @@ from pydantic import BaseModel, SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from agents.llm._batch import LLMRequest, Outcome, complete_one, share_latency
-from agents.llm._errors import (
-    LLMAuthError,
-    LLMError,
-    LLMInvalidOutputError,
-    LLMUnreachableError,
-    redact_url,
+from agents.llm._errors import LLMError, LLMInvalidOutputError, redact_url
+from agents.llm._failures import (
+    NotAChatCompletionError,
+    as_llm_error,
+    cause,
+    is_transient,
+    retry_after_seconds,
 )
 from agents.llm._schema import (
     describe_problem,
@@ -52,57 +52,9 @@ TokenParam = Literal["max_tokens", "max_completion_tokens"]
 ``max_completion_tokens``, many local servers only ``max_tokens``."""
 
 _FALLBACK: dict[str, str] = {"json_schema": "json_object", "json_object": "prompt"}
-_TRANSIENT_STATUS = {408, 429}
 # A refused response_format is named in the server's message (OpenAI, vLLM, llama.cpp and
 # Ollama all do); any other 400 is a real error that a simpler format would not fix.
 _FORMAT_WORDS = re.compile(r"response_format|json|schema|grammar", re.IGNORECASE)
-
-
-class NotAChatCompletionError(LLMError):
-    """The endpoint answered 200 with a body that is no chat completion (an HTML page from
-    a proxy, bytes that are not text, JSON of another shape)."""
-
-    def __init__(self, url: str, got: str) -> None:
-        got = got if len(got) <= 200 else got[:197] + "..."
-        super().__init__(
-            f"LLM endpoint {url} answered something that is not a chat completion ({got}); "
-            "check COSCI_LLM_BASE_URL (OpenAI-style URLs end in /v1)"
-        )
-
-
-def _is_transient(exc: BaseException) -> bool:
-    import openai
-
-    if isinstance(exc, openai.APIConnectionError):  # timeouts are a subclass
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in _TRANSIENT_STATUS or exc.status_code >= 500
-    return False
-
-
-def retry_after_seconds(exc: BaseException | None) -> float | None:
-    """The wait a server asked for in Retry-After (seconds or HTTP date) or retry-after-ms."""
-    import openai
-
-    if not isinstance(exc, openai.APIStatusError):
-        return None
-    headers = exc.response.headers
-    if "retry-after-ms" in headers:
-        try:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class OpenAICompatibleLLM:
@@ -330,7 +282,7 @@ class OpenAICompatibleLLM:
                     or mode not in _FALLBACK
                     or not _FORMAT_WORDS.search(exc.message)
                 ):
-                    raise self._as_llm_error(exc, attempts=1) from exc
+                    raise as_llm_error(exc, 1, self.base_url, self.model, self._redact) from exc
                 logger.info(
                     "%s refused response_format %s (HTTP %s); falling back to %s",
                     self.base_url,
@@ -362,7 +314,7 @@ class OpenAICompatibleLLM:
         retrying = Retrying(
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(is_transient),
             sleep=self._sleep,
             before_sleep=self._log_retry,
             reraise=True,
@@ -376,7 +328,7 @@ class OpenAICompatibleLLM:
             refused = isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError)
             if refused and response_format is not None:
                 raise  # the caller may step down to a simpler response_format
-            raise self._as_llm_error(exc, attempts) from exc
+            raise as_llm_error(exc, attempts, self.base_url, self.model, self._redact) from exc
         except ValueError as exc:  # a body that is not JSON, or not even text
             raise NotAChatCompletionError(self.base_url, f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(getattr(response, "choices", None), list):
@@ -402,7 +354,7 @@ class OpenAICompatibleLLM:
         logger.info(
             "LLM call to %s failed (%s); retry %d of %d in %.1f s",
             self.base_url,
-            self._redact(_cause(exc)),
+            self._redact(cause(exc)),
             state.attempt_number,
             self.max_retries,
             wait,
@@ -413,36 +365,6 @@ class OpenAICompatibleLLM:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
-
-    def _as_llm_error(self, exc: BaseException, attempts: int) -> LLMError:
-        import openai
-
-        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-            return LLMAuthError(self.base_url, exc.status_code)
-        if _is_transient(exc):
-            return LLMUnreachableError(self.base_url, attempts, self._redact(_cause(exc)))
-        if isinstance(exc, openai.NotFoundError):
-            return LLMError(
-                f"LLM endpoint {self.base_url} answered HTTP 404 for model {self.model!r}; "
-                "check COSCI_LLM_MODEL and COSCI_LLM_BASE_URL (OpenAI-style URLs end in /v1)"
-            )
-        return LLMError(
-            f"LLM endpoint {self.base_url} refused the request: {self._redact(_cause(exc))}"
-        )
-
-
-def _cause(exc: BaseException | None) -> str:
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):
-        return "request timed out"
-    if isinstance(exc, openai.APIConnectionError):
-        root = exc.__cause__ or exc
-        return f"connection failed: {type(root).__name__}: {root}".rstrip(": ")
-    if isinstance(exc, openai.APIStatusError):
-        message = exc.message if len(exc.message) <= 300 else exc.message[:297] + "..."
-        return f"HTTP {exc.status_code}: {message}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _content(response: Any) -> str:

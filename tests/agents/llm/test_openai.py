@@ -20,7 +20,7 @@ from agents.llm import (
     LLMUnreachableError,
     RecordingLLM,
 )
-from agents.llm._openai import retry_after_seconds
+from agents.llm._failures import retry_after_seconds
 
 
 class Verdict(BaseModel):
