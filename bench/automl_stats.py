@@ -79,6 +79,46 @@ def error_ratios(rows: list[dict[str, Any]], budget: float, datasets: list[str],
     return out
 
 
+def peer_chosen_elsewhere(rows: list[dict[str, Any]], budget: float, datasets: list[str],
+                          folds: list[int]) -> dict[str, Any]:  # fmt: skip
+    """Error ratios of cosci to the peer one would have picked without the test fold.
+
+    The best-peer ratio of :func:`error_ratios` picks each set's peer by its errors on
+    the very test rows it is then compared on, which favours the peers. Here, for each
+    test fold, the peer is the one with the fewest wrong rows on the set's *other* folds
+    (ties: the order of ``PEERS``); its wrong rows on the held-out fold are compared with
+    cosci's, pooled over the folds, with the same half-error floor. A set counts only
+    where cosci and every peer finished every fold; it needs two folds at least.
+    """
+    wrong = {
+        (r["system"], r["dataset"], r["fold"]): r["error_rate"] * r["n_test"]
+        for r in rows
+        if r["budget_s"] == budget and "error_rate" in r and r["fold"] in folds
+    }
+    out: dict[str, Any] = {"per_set": {}, "geomean": None, "n_sets": 0}
+    if len(folds) < 2:
+        return out
+    logs = []
+    for dataset in datasets:
+        if any((s, dataset, f) not in wrong for s in ("cosci", *PEERS) for f in folds):
+            continue
+        ours = theirs = 0.0
+        chosen = []
+        for fold in folds:
+            others = [f for f in folds if f != fold]
+            peer = min(PEERS, key=lambda p: sum(wrong[(p, dataset, f)] for f in others))
+            chosen.append(peer)
+            ours += wrong[("cosci", dataset, fold)]
+            theirs += wrong[(peer, dataset, fold)]
+        ratio = max(ours, 0.5) / max(theirs, 0.5)
+        out["per_set"][dataset] = {"ratio": ratio, "peers": chosen}
+        logs.append(math.log(ratio))
+    if logs:
+        out["geomean"] = math.exp(sum(logs) / len(logs))
+        out["n_sets"] = len(logs)
+    return out
+
+
 BOOTSTRAP_DRAWS = 4000
 
 
@@ -215,6 +255,10 @@ def table(rows: list[dict[str, Any]], budget: float, datasets: list[str], folds:
                     lines.append(f"  {dataset}: rows only cosci / only {per['best_peer_name']} "
                                  f"got wrong {only[0]} / {only[1]}, McNemar exact "
                                  f"p = {test['p']:.3f}")  # fmt: skip
+        elsewhere = peer_chosen_elsewhere(rows, budget, datasets, fold_ids)
+        if elsewhere["geomean"] is not None:
+            lines.append(f"cosci / the peer picked on the other folds (not on the test fold): "
+                         f"{elsewhere['geomean']:.3f} ({elsewhere['n_sets']} sets)")  # fmt: skip
         if "optuna_hgb" in peers:
             for dataset in datasets:
                 if sizes.get(dataset, 0) < 10_000:

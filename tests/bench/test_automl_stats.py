@@ -105,3 +105,22 @@ def test_the_table_reports_the_ratios_the_intervals_and_overruns(automl_stats: M
     assert "cosci / the best peer on each set: 0.500 (1 sets)" in text
     assert "cosci / best peer: " in text
     assert "1 of 1 runs over budget + 5 % (63.0 s)" in text
+
+
+def test_the_peer_picked_elsewhere_is_chosen_without_the_test_fold(
+    automl_stats: ModuleType,
+) -> None:
+    # wrong rows per fold: flaml is best on fold 0, optuna_hgb on fold 1; autogluon never
+    counts = {"cosci": (4, 4), "flaml": (2, 8), "optuna_hgb": (6, 3), "autogluon": (9, 9)}
+    rows = [_row(s, "a", f, list(range(counts[s][f])), 100) for s in counts for f in (0, 1)]
+    elsewhere = automl_stats.peer_chosen_elsewhere(rows, 60.0, ["a"], [0, 1])
+    # fold 0 is judged against the peer best on fold 1 (optuna_hgb: 6 wrong on fold 0),
+    # fold 1 against the peer best on fold 0 (flaml: 8 wrong on fold 1)
+    assert elsewhere["per_set"]["a"]["peers"] == ["optuna_hgb", "flaml"]
+    assert elsewhere["geomean"] == pytest.approx(8 / 14)
+    # picked on the test rows themselves (optuna_hgb, 9 wrong), the best peer looks stronger
+    ratios = automl_stats.error_ratios(rows, 60.0, ["a"], 2, list(counts)[1:])
+    assert ratios["geomean"]["best_peer"] == pytest.approx(8 / 9)
+    # a set a peer did not finish, or a single fold, gives no figure
+    assert automl_stats.peer_chosen_elsewhere(rows[:-1], 60.0, ["a"], [0, 1])["n_sets"] == 0
+    assert automl_stats.peer_chosen_elsewhere(rows, 60.0, ["a"], [0])["geomean"] is None
