@@ -46,7 +46,7 @@ from agents._checkpoint import (
 )
 from agents._clock import ClockedLLM, RunClock
 from agents._guard import CoScientistError
-from agents._human import ReviewDecisions, ReviewRequest
+from agents._human import ReviewDecisions, ReviewRequest, check_decisions
 from agents._messages import ProgressEvent
 from agents._run_config import (
     THREAD_ID,
@@ -338,10 +338,22 @@ class ResearchRun:
         return None
 
     def save_decisions(self, decisions: ReviewDecisions) -> Path:
-        """Keep a person's decisions until ``advance`` resumes the run with them."""
+        """Keep a person's decisions until ``advance`` resumes the run with them.
+
+        They are checked first as the resumed run would check them (``check_decisions``):
+        decisions it would reject raise CoScientistError and nothing is written.
+        """
         with self.lock():
-            if self.pending_review() is None:
+            request = self.pending_review()
+            if request is None:
                 raise CoScientistError(f"run {self.dir} is not waiting for a review")
+            state = self.state()
+            check_decisions(
+                decisions,
+                waiting=request.hypothesis_ids,
+                known=state["hypotheses"],
+                task=state["plan"].task,
+            )
             self.pending_decisions.parent.mkdir(parents=True, exist_ok=True)
             self.pending_decisions.write_text(decisions.model_dump_json(indent=2), encoding="utf-8")
         return self.pending_decisions

@@ -34,7 +34,6 @@ from agents import (
     ReviewDecisions,
     RunConfig,
     RunContext,
-    check_decisions,
 )
 from cosci._frames import as_pandas, is_frame
 from cosci.report import RunResults, build_results, write_report
@@ -324,13 +323,6 @@ def review(
             )
         if decisions is None:
             decisions = _decisions(approve, reject, edit or {}, add, notes or {}, others)
-        state = run.state()
-        check_decisions(
-            decisions,
-            waiting=request.hypothesis_ids,
-            known=state["hypotheses"],
-            task=state["plan"].task,
-        )
         run.save_decisions(decisions)
         if resume_now:
             return _advance(run, llm, memory, embed, progress)

@@ -58,7 +58,7 @@ def review(
     ] = False,
 ) -> None:
     """Approve, edit or reject the proposals of a paused run; add hypotheses and reviews."""
-    from agents import CoScientistError, ResearchRun, check_decisions, load_decisions
+    from agents import CoScientistError, ResearchRun, load_decisions
     from cosci._review_input import decisions_from_flags, decisions_interactive
     from cosci._tables import proposals_table
 
@@ -111,13 +111,6 @@ def review(
                 "--approve-all) or --decisions FILE."
             )
             return
-        state = run.state()
-        check_decisions(
-            chosen,
-            waiting=request.hypothesis_ids,
-            known=state["hypotheses"],
-            task=state["plan"].task,
-        )
         _saved(run, run.save_decisions(chosen), resume_now=resume_now)
 
 
