@@ -364,7 +364,17 @@ def main() -> None:
         help="the co-scientist's own holdout share (default 0: the bench's test split is the "
         "untouched data; 0.2 is what `cosci research` sets aside by default)",
     )
+    parser.add_argument(
+        "--summarise",
+        type=Path,
+        nargs="+",
+        help="run nothing: print the summary of these result files' runs taken together",
+    )
     args = parser.parse_args()
+    if args.summarise:
+        pooled = [r for path in args.summarise for r in json.loads(path.read_text())["rows"]]
+        print(json.dumps(summarise(pooled), indent=2))
+        return
     datasets = [d for d in args.datasets.split(",") if d]
     folds = [int(f) for f in args.folds.split(",") if f]
     cases = [(d, f) for d in datasets for f in folds]

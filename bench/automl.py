@@ -337,7 +337,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--table-only", action="store_true", help="print the tables of --out")
+    parser.add_argument(
+        "--pool",
+        type=Path,
+        action="append",
+        default=[],
+        help="with --table-only: another result file whose runs join --out's in the tables "
+        "(repeatable; e.g. the runs of other test folds)",
+    )
     args = parser.parse_args()
+    if args.pool and not args.table_only:
+        parser.error("--pool goes with --table-only")
     budgets = [float(b) for b in args.budgets.split(",") if b]
     datasets = [d for d in args.datasets.split(",") if d]
     folds = [int(f) for f in args.folds.split(",") if f]
@@ -365,6 +375,13 @@ def main() -> None:
                         print(f"{budget:5g} s {system:11s} {dataset:10s} fold {fold} {shown} "
                               f"load {row['loadavg_before'][0]:.1f}", flush=True)  # fmt: skip
                         _save(args.out, rows, args.threads)
+    for path in args.pool:
+        seen = {_key(r) for r in rows}
+        more = _load(path)
+        twice = sorted({_key(r) for r in more} & seen, key=str)
+        if twice:
+            parser.error(f"{path} has runs already in the pool, e.g. {twice[0]}")
+        rows = rows + more
     all_systems = [s for s in order if any(r["system"] == s for r in rows)]
     for budget in budgets:
         print(f"\n### {budget:g} s, {len(folds)} test folds, {args.threads} threads\n")
